@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from .loudness import oversampled_peaks
+from .loudness import gain_to_target, integrated_lufs, oversampled_peaks
 
 BLOCK_MS = 1.0
 
@@ -59,3 +59,17 @@ def _release(reduction_db: np.ndarray, coefficient: float) -> np.ndarray:
         level = min(wanted, level * coefficient)
         out[index] = level
     return out
+
+
+def level(x: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float) -> np.ndarray:
+    """Gain to the loudness target, then limit to the ceiling, re-correcting the gain for what
+    the limiter took away until the loudness holds within 0.05 LU."""
+    levelled = gain_to_target(x, rate, target_lufs)
+    limited = limit(levelled, rate, ceiling_dbtp)
+    for _ in range(4):
+        error_db = target_lufs - integrated_lufs(limited, rate)
+        if abs(error_db) <= 0.05:
+            break
+        levelled = (levelled * 10.0 ** (error_db / 20.0)).astype(np.float32)
+        limited = limit(levelled, rate, ceiling_dbtp)
+    return limited

@@ -58,6 +58,8 @@ class Episode:
     overrides: dict[str, Any]
     """Production settings from the front matter (a LineDict, for error lines)."""
     blocks: tuple[Block, ...]
+    field_lines: dict[str, int]
+    """Front-matter key -> line, for errors about a field found later (an unknown voice)."""
 
     @property
     def stem(self) -> str:
@@ -231,6 +233,7 @@ def parse_episode(path: Path) -> Episode:
         voice=_text_field(data, "voice", path) or None,
         overrides=overrides,
         blocks=blocks,
+        field_lines=dict(data.key_lines),
     )
 
 
