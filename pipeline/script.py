@@ -40,6 +40,8 @@ class Block:
     """1-based line in the script where the run starts."""
     pause_after_ms: int | None
     """Pause after the run; None means the production's paragraph pause."""
+    pause_line: int
+    """Line of the pause mark or blank line that ends the run."""
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,12 @@ def parse_body(body: str, path: Path, first_line: int) -> tuple[Block, ...]:
         nonlocal run
         text = "\n".join(run).strip()
         if text:
-            blocks.append(Block(text, run_line, pause))
+            blocks.append(Block(text, run_line, pause, line))
         elif blocks:
             # A pause mark straight after a paragraph sets that paragraph's pause.
-            blocks[-1] = Block(blocks[-1].text, blocks[-1].line, pause)
+            blocks[-1] = Block(blocks[-1].text, blocks[-1].line, pause, line)
         else:
-            blocks.append(Block("", line, pause))
+            blocks.append(Block("", line, pause, line))
         run = []
 
     for offset, raw in enumerate(body.split("\n")):

@@ -208,7 +208,7 @@ def plan_utterances(
             raise ScriptError(
                 f"pause of {block_pause} ms is longer than max_pause_ms ({max_pause_ms} ms)",
                 episode.path,
-                block.line,
+                block.pause_line,
             )
         sentences = split_sentences(block.text)
         if not sentences:

@@ -24,6 +24,10 @@ class PiperEngine:
     def sample_rate(self) -> int:
         return self.voice.config.sample_rate
 
+    def phonemes(self, text: str) -> str:
+        """IPA the model will speak, sentence by sentence, for checking the lexicon by eye."""
+        return " | ".join("".join(sentence) for sentence in self.voice.phonemize(text))
+
     def synthesize(self, text: str, rate: float) -> np.ndarray:
         config = SynthesisConfig(
             speaker_id=self.speaker_id,

@@ -1,0 +1,311 @@
+"""The `episodes` command: parses flags, calls the library, shows progress and results.
+
+Everything the producer sees is printed here and nowhere else. Errors are one plain line naming
+the file; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .build import BuildOptions, BuildReport, Job, Project, build, build_episode, is_up_to_date, plan_jobs
+from .engines import INSTALL_HINTS, engine_installed, load_engine
+from .errors import PipelineError
+from .export import decode, encode_mp3
+from .limiter import level
+from .loudness import measure as measure_audio
+from .manifest import EpisodeResult, load_manifest
+from .settings import Production
+from .text import prepare
+
+app = typer.Typer(help="Turn episode scripts into finished, measured MP3s.", no_args_is_help=True, add_completion=False)
+console = Console()
+errors = Console(stderr=True)
+PLAYERS = (["ffplay", "-nodisp", "-autoexit", "-loglevel", "error"], ["mpv", "--no-video"], ["afplay"], ["cvlc", "--play-and-exit"])
+
+
+@dataclasses.dataclass
+class State:
+    project: Project = dataclasses.field(default_factory=lambda: Project(Path.cwd()))
+    debug: bool = False
+
+
+state = State()
+
+
+@app.callback()
+def main(
+    project: Path = typer.Option(Path("."), "--project", "-C", help="Project folder holding scripts/, voices/ and out/."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks with errors."),
+) -> None:
+    state.project = Project(project.resolve())
+    state.debug = debug
+
+
+def fail(exc: BaseException, code: int = 2) -> typer.Exit:
+    """Print an error as one plain line (traceback with --debug) and return the exit to raise."""
+    if state.debug:
+        errors.print(traceback.format_exception(exc), markup=False)
+    message = str(exc) if isinstance(exc, PipelineError) else f"unexpected error: {exc!r} (rerun with --debug)"
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _overrides(target_lufs: Optional[float], ceiling_dbtp: Optional[float], duration_s: Optional[float],
+               bitrate_kbps: Optional[int], channels: Optional[int]) -> dict[str, object]:
+    given = {"target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp, "target_duration_s": duration_s,
+             "bitrate_kbps": bitrate_kbps, "channels": channels}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+TARGET_LUFS = typer.Option(None, "--target-lufs", help="Loudness target (default -16, or the series' setting).")
+CEILING = typer.Option(None, "--ceiling-dbtp", help="True-peak ceiling (default -1.0).")
+DURATION = typer.Option(None, "--duration", help="Target duration in seconds (default 90).")
+BITRATE = typer.Option(None, "--bitrate", help="MP3 bitrate in kbps (default 128).")
+CHANNELS = typer.Option(None, "--channels", help="1 for mono, 2 for stereo (default 1).")
+VOICE = typer.Option(None, "--voice", help="Voice profile for every episode (overrides series and scripts).")
+
+
+def _summary_line(result: EpisodeResult) -> str:
+    if result.status == "error":
+        return f"[red]failed[/]  {result.error}"
+    figures = f"{result.duration_s:.1f} s  {result.integrated_lufs:.1f} LUFS  {result.true_peak_dbtp:.1f} dBTP"
+    rate = f"  rate {result.rate_factor:.2f}" if result.rate_factor not in (None, 1.0) else ""
+    warn = "".join(f"\n    [yellow]warning:[/] {w}" for w in result.warnings)
+    label = "[green]built[/]" if result.status == "built" else "[dim]up to date[/]"
+    return f"{label}  {figures}{rate}{warn}"
+
+
+def _print_failures(report: BuildReport) -> None:
+    failures = [str(e) for e in report.errors] + [r.error for r in report.results if r.status == "error"]
+    if not failures:
+        return
+    errors.print(f"\n[bold red]{len(failures)} failed:[/]")
+    for message in failures:
+        errors.print(f"  - {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("build")
+def build_command(
+    targets: list[str] = typer.Argument(None, help="Episodes by slug, number or script path; none = all."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even if nothing changed."),
+    strict: bool = typer.Option(False, "--strict", help="Fail an episode that cannot be fitted to its duration window."),
+    voice: Optional[str] = VOICE,
+    target_lufs: Optional[float] = TARGET_LUFS,
+    ceiling_dbtp: Optional[float] = CEILING,
+    duration: Optional[float] = DURATION,
+    bitrate: Optional[int] = BITRATE,
+    channels: Optional[int] = CHANNELS,
+) -> None:
+    """Build episodes into out/<series>/ with a manifest. Unchanged episodes are skipped."""
+    options = BuildOptions(force=force, strict=strict, voice=voice,
+                           overrides=_overrides(target_lufs, ceiling_dbtp, duration, bitrate, channels))
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            overall = progress.add_task("episodes", total=None)
+            current: dict[str, Job] = {}
+
+            def on_start(job: Job, index: int, total: int) -> None:
+                current["job"] = job
+                progress.update(overall, total=total, description=f"[{index + 1}/{total}] {job.episode.stem}")
+
+            def on_stage(message: str) -> None:
+                progress.update(overall, description=f"{current['job'].episode.stem}: {message}")
+
+            def on_done(result: EpisodeResult) -> None:
+                progress.advance(overall)
+                console.print(f"{current['job'].series.slug}/{result.file}  {_summary_line(result)}", highlight=False)
+
+            report = build(state.project, targets or [], options, on_start, on_stage, on_done)
+    except PipelineError as exc:
+        raise fail(exc)
+    _print_failures(report)
+    built = sum(r.status == "built" for r in report.results)
+    fresh = sum(r.status == "up-to-date" for r in report.results)
+    console.print(f"\n{built} built, {fresh} up to date, "
+                  f"{sum(r.status == 'error' for r in report.results) + len(report.errors)} failed.")
+    if not report.results and not report.errors:
+        errors.print("nothing to build: no episode scripts found under scripts/<series>/")
+    raise typer.Exit(1 if report.failed or not (report.results or report.errors) else 0)
+
+
+def _single_job(target: str, options: BuildOptions) -> Job:
+    jobs, problems = plan_jobs(state.project, [target], options)
+    if problems:
+        raise problems[0]
+    if len(jobs) > 1:
+        raise PipelineError(f"{target!r} matches {len(jobs)} episodes; give the series' script path")
+    return jobs[0]
+
+
+def _player(path: Path) -> list[str] | None:
+    for command in PLAYERS:
+        if shutil.which(command[0]):
+            return [*command, str(path)]
+    return None
+
+
+def _play(path: Path) -> None:
+    command = _player(path)
+    if command is None:
+        errors.print(f"[yellow]warning:[/] no audio player found (tried {', '.join(c[0] for c in PLAYERS)}); "
+                     f"open {path} yourself")
+        return
+    subprocess.run(command, check=False)
+
+
+@app.command()
+def preview(
+    target: str = typer.Argument(..., help="One episode: slug, number or script path."),
+    play: bool = typer.Option(False, "--play", help="Play it when done, if a player is installed."),
+    voice: Optional[str] = VOICE,
+    target_lufs: Optional[float] = TARGET_LUFS,
+    duration: Optional[float] = DURATION,
+) -> None:
+    """Build one episode to out/<series>/preview/ (not the release file) and print its figures."""
+    options = BuildOptions(voice=voice, overrides=_overrides(target_lufs, None, duration, None, None))
+    try:
+        job = _single_job(target, options)
+        path = job.out_path.parent / "preview" / job.out_path.name
+        with console.status(f"{job.episode.stem}: starting") as status:
+            result = build_episode(job, lambda m: status.update(f"{job.episode.stem}: {m}"), out_path=path)
+    except PipelineError as exc:
+        raise fail(exc, 1)
+    table = Table(show_header=False, box=None)
+    for key, value in (("file", path), ("duration", f"{result.duration_s:.2f} s (window "
+                       f"{job.production.window_s[0]:g}-{job.production.window_s[1]:g} s)"),
+                       ("loudness", f"{result.integrated_lufs:.2f} LUFS ({result.integrated_single_channel_lufs:.2f} single-channel)"),
+                       ("true peak", f"{result.true_peak_dbtp:.2f} dBTP"), ("LRA", f"{result.lra_lu:.1f} LU"),
+                       ("words", f"{result.word_count} ({result.words_per_minute:.0f} per minute)"),
+                       ("rate factor", f"{result.rate_factor:.3f}"), ("voice", f"{result.voice} ({result.engine})")):
+        table.add_row(f"[bold]{key}[/]", str(value))
+    console.print(table)
+    for warning in result.warnings:
+        errors.print(f"[yellow]warning:[/] {warning}")
+    if play:
+        _play(path)
+
+
+@app.command("list")
+def list_command() -> None:
+    """Show every episode with its status (built / stale / missing) and measured figures."""
+    try:
+        jobs, problems = plan_jobs(state.project, [], BuildOptions())
+    except PipelineError as exc:
+        raise fail(exc)
+    table = Table("series", "episode", "title", "status", "duration", "LUFS", "dBTP")
+    for job in jobs:
+        entry = load_manifest(job.out_path.parent).get(job.out_path.name)
+        if not job.out_path.exists():
+            status = "[red]missing[/]"
+        elif is_up_to_date(job):
+            status = "[green]built[/]"
+        else:
+            status = "[yellow]stale[/]"
+        figures = ("-", "-", "-") if entry is None or entry.duration_s is None else (
+            f"{int(entry.duration_s // 60)}:{round(entry.duration_s % 60):02d}", f"{entry.integrated_lufs:.1f}",
+            f"{entry.true_peak_dbtp:.1f}")
+        table.add_row(job.series.slug, job.episode.stem, job.episode.title, status, *figures)
+    console.print(table)
+    for problem in problems:
+        errors.print(f"[red]error:[/] {problem}", markup=True, highlight=False)
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command()
+def measure(
+    files: list[Path] = typer.Argument(..., help="Audio files (anything ffmpeg reads)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Loudness report of audio files: integrated (I), LRA, true peak, max short-term, duration."""
+    reports = []
+    failed = False
+    for path in files:
+        try:
+            reports.append({"file": str(path), **dataclasses.asdict(measure_audio(*decode(path)))})
+        except PipelineError as exc:
+            failed = True
+            fail(exc)
+    if as_json:
+        console.print_json(json.dumps(reports))
+    else:
+        table = Table("file", "I (LUFS)", "I single-ch", "LRA (LU)", "TP (dBTP)", "max S (LUFS)", "duration (s)")
+        for r in reports:
+            table.add_row(r["file"], f"{r['integrated_lufs']:.2f}", f"{r['integrated_single_channel_lufs']:.2f}",
+                          f"{r['lra_lu']:.1f}", f"{r['true_peak_dbtp']:.2f}", f"{r['max_short_term_lufs']:.2f}",
+                          f"{r['duration_s']:.2f}")
+        console.print(table)
+        console.print("[dim]Mono files are read as dual mono (I); 'single-ch' is the plain one-channel reading.[/]")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def voices() -> None:
+    """List voice profiles and whether their engine is installed."""
+    try:
+        profiles = state.project.voices()
+    except PipelineError as exc:
+        raise fail(exc)
+    table = Table("voice", "engine", "model", "installed")
+    for profile in profiles.values():
+        ok = engine_installed(profile.engine)
+        table.add_row(profile.name, profile.engine, profile.model,
+                      "[green]yes[/]" if ok else f"[red]no[/] - {INSTALL_HINTS[profile.engine]}")
+    console.print(table)
+
+
+@app.command()
+def say(
+    text: str = typer.Argument(..., help="A phrase to audition, with the lexicon applied."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the audio here (.mp3 or .wav)."),
+    play: bool = typer.Option(False, "--play", help="Play it, if a player is installed."),
+) -> None:
+    """Audition a phrase: shows what the voice will read (and its phonemes), and speaks it."""
+    try:
+        profiles = state.project.voices()
+        name = voice or Production().voice
+        if name not in profiles:
+            raise PipelineError(f"unknown voice {name!r} (profiles: {', '.join(profiles) or 'none'})")
+        spoken = prepare(text, state.project.lexicon())
+        engine = load_engine(profiles[name])
+        console.print(f"[bold]reads:[/] {spoken}", highlight=False)
+        phonemes = getattr(engine, "phonemes", None)
+        if phonemes:
+            console.print(f"[bold]phonemes:[/] {phonemes(spoken)}", highlight=False)
+        if out or play:
+            audio = engine.synthesize(spoken, profiles[name].rate)
+            production = Production()
+            if len(audio) >= 0.4 * engine.sample_rate:
+                audio = level(audio, engine.sample_rate, production.target_lufs, production.ceiling_dbtp)
+            path = out or state.project.out_dir / "say.mp3"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix.lower() == ".wav":
+                import soundfile
+
+                soundfile.write(path, audio, engine.sample_rate)
+            else:
+                encode_mp3(audio, engine.sample_rate, path, production.bitrate_kbps)
+            console.print(f"wrote {path}")
+            if play:
+                _play(path)
+    except PipelineError as exc:
+        raise fail(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,93 @@
+"""The `episodes` command as a producer uses it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+from .conftest import ffmpeg_ebur128
+
+runner = CliRunner()
+
+
+def episodes(project, *args):
+    return runner.invoke(app, ["--project", str(project), *args])
+
+
+def test_build_list_and_summary(project, tone_engine):
+    result = episodes(project, "build")
+    assert result.exit_code == 0, result.output
+    assert "test-series/01-alpha.mp3  built" in result.output
+    assert "3 built, 0 up to date, 0 failed." in result.output
+    listing = episodes(project, "list")
+    assert listing.exit_code == 0
+    assert listing.output.count("built") == 3
+    script = project / "scripts" / "test-series" / "03-gamma.md"
+    script.write_text(script.read_text().replace("few more", "few other"))
+    (project / "out" / "test-series" / "01-alpha.mp3").unlink()
+    listing = episodes(project, "list")
+    assert "missing" in listing.output and "stale" in listing.output
+
+
+def test_build_failure_exits_nonzero_with_plain_summary(project, tone_engine):
+    (project / "scripts" / "test-series" / "04-bad.md").write_text("---\ntitle: x\n---\n\n")
+    result = episodes(project, "build")
+    assert result.exit_code == 1
+    assert "3 built, 0 up to date, 1 failed." in result.output
+    assert "04-bad.md:4: the script has no narration" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_measure_json_matches_independent_meter(project, tone_engine):
+    episodes(project, "build", "alpha")
+    path = project / "out" / "test-series" / "01-alpha.mp3"
+    result = episodes(project, "measure", "--json", str(path))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)[0]
+    oracle = ffmpeg_ebur128(path)
+    assert report["integrated_lufs"] == pytest.approx(oracle["integrated_lufs"], abs=0.15)
+    assert report["true_peak_dbtp"] == pytest.approx(oracle["true_peak_dbtp"], abs=0.2)
+    assert report["lra_lu"] == pytest.approx(oracle["lra_lu"], abs=1.0)
+    assert set(report) >= {"integrated_single_channel_lufs", "max_short_term_lufs", "duration_s"}
+
+
+def test_measure_missing_file_is_a_plain_error(project):
+    result = episodes(project, "measure", str(project / "nope.mp3"))
+    assert result.exit_code == 1
+    assert "nope.mp3: file not found" in result.output
+
+
+def test_preview_writes_outside_the_release_and_prints_figures(project, tone_engine):
+    result = episodes(project, "preview", "2")
+    assert result.exit_code == 0, result.output
+    assert (project / "out" / "test-series" / "preview" / "02-beta.mp3").exists()
+    assert not (project / "out" / "test-series" / "02-beta.mp3").exists()
+    assert "LUFS" in result.output and "dBTP" in result.output
+
+
+def test_voices_lists_engine_status(project):
+    (project / "voices" / "coqui-test.yaml").write_text("engine: coqui\nmodel: tts_models/en/ljspeech/vits\n")
+    result = episodes(project, "voices")
+    assert result.exit_code == 0
+    assert "joe" in result.output and "piper" in result.output and "yes" in result.output
+    assert "coqui-test" in result.output
+
+
+def test_say_applies_lexicon_and_writes_audio(project, tone_engine):
+    (project / "voices" / "lexicon.yaml").write_text("QLoRA: queue Laura\n")
+    out = project / "say.wav"
+    result = episodes(project, "say", "QLoRA on 48GB", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "reads: queue Laura on forty-eight gigabytes" in result.output
+    assert out.stat().st_size > 1000
+    assert tone_engine.calls[-1][0] == "queue Laura on forty-eight gigabytes"
+
+
+def test_unknown_voice_flag_names_the_problem(project, tone_engine):
+    result = episodes(project, "build", "--voice", "ghost")
+    assert result.exit_code == 1
+    assert "unknown voice 'ghost'" in result.output
