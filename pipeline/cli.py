@@ -23,11 +23,13 @@ from rich.table import Table
 from .build import BuildOptions, BuildReport, Job, Project, build, build_episode, is_up_to_date, plan_jobs
 from .engines import INSTALL_HINTS, engine_installed, load_engine
 from .errors import PipelineError
-from .export import decode, encode_mp3
+from .export import decode, encode_mp3, write_wav
 from .limiter import level
 from .loudness import measure as measure_audio
 from .manifest import EpisodeResult, load_manifest
-from .settings import Production
+from .cover import render_cover
+from .files import replacing
+from .settings import Production, load_series
 from .text import prepare
 
 app = typer.Typer(help="Turn episode scripts into finished, measured MP3s.", no_args_is_help=True, add_completion=False)
@@ -128,7 +130,8 @@ def build_command(
 
             def on_done(result: EpisodeResult) -> None:
                 progress.advance(overall)
-                console.print(f"{current['job'].series.slug}/{result.file}  {_summary_line(result)}", highlight=False)
+                console.print(f"{current['job'].series.slug}/{result.file}  {_summary_line(result)}", highlight=False,
+                              soft_wrap=True)
 
             report = build(state.project, targets or [], options, on_start, on_stage, on_done)
     except PipelineError as exc:
@@ -254,6 +257,22 @@ def measure(
 
 
 @app.command()
+def cover(
+    series: str = typer.Argument(..., help="Series folder name under scripts/."),
+) -> None:
+    """Draw the series cover from its title and topic, into the file series.yaml names (or cover.png)."""
+    try:
+        folder = state.project.scripts_dir / series
+        info = load_series(folder, require_cover=False)
+        path = info.cover or folder / "cover.png"
+        with replacing(path) as temporary:
+            temporary.write_bytes(render_cover(info))
+    except PipelineError as exc:
+        raise fail(exc)
+    console.print(f"wrote {path} ({path.stat().st_size // 1000} KB)")
+
+
+@app.command()
 def voices() -> None:
     """List voice profiles and whether their engine is installed."""
     try:
@@ -295,9 +314,7 @@ def say(
             path = out or state.project.out_dir / "say.mp3"
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix.lower() == ".wav":
-                import soundfile
-
-                soundfile.write(path, audio, engine.sample_rate)
+                write_wav(audio, engine.sample_rate, path)
             else:
                 encode_mp3(audio, engine.sample_rate, path, production.bitrate_kbps)
             console.print(f"wrote {path}")

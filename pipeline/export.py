@@ -45,14 +45,18 @@ def ffmpeg_path() -> str:
         raise AudioError(f"no ffmpeg found ({exc}); pip install imageio-ffmpeg or set EPISODES_FFMPEG") from None
 
 
-def encode_mp3(samples: np.ndarray, rate: int, path: Path, bitrate_kbps: int) -> None:
-    """Encode float samples ((n,) or (n, channels), -1..1) to a CBR MP3 at `path`."""
+def _segment(samples: np.ndarray, rate: int) -> AudioSegment:
+    """Float samples ((n,) or (n, channels), -1..1) as a 32-bit pydub segment."""
     frames = samples if samples.ndim == 2 else samples[:, None]
     pcm = np.round(np.clip(frames, -1.0, 1.0) * (2**31 - 1)).astype("<i4")
-    segment = AudioSegment(pcm.tobytes(), frame_rate=rate, sample_width=4, channels=frames.shape[1])
     AudioSegment.converter = ffmpeg_path()
+    return AudioSegment(pcm.tobytes(), frame_rate=rate, sample_width=4, channels=frames.shape[1])
+
+
+def encode_mp3(samples: np.ndarray, rate: int, path: Path, bitrate_kbps: int) -> None:
+    """Encode float samples to a CBR MP3 at `path`."""
     try:
-        segment.export(
+        _segment(samples, rate).export(
             str(path),
             format="mp3",
             codec="libmp3lame",
@@ -62,6 +66,14 @@ def encode_mp3(samples: np.ndarray, rate: int, path: Path, bitrate_kbps: int) ->
         ).close()
     except Exception as exc:  # pydub raises CouldntEncodeError and OSError alike
         raise AudioError(f"MP3 encoding failed: {str(exc).splitlines()[0]}", path) from exc
+
+
+def write_wav(samples: np.ndarray, rate: int, path: Path) -> None:
+    """Write float samples as a 16-bit WAV file (for auditions)."""
+    try:
+        _segment(samples, rate).set_sample_width(2).export(str(path), format="wav").close()
+    except OSError as exc:
+        raise AudioError(f"cannot write WAV: {exc.strerror}", path) from None
 
 
 def decode(path: Path, rate: int | None = None) -> tuple[np.ndarray, int]:

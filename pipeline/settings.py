@@ -229,8 +229,11 @@ class Series:
 _SERIES_TEXT_FIELDS = ("title", "topic", "album", "author", "description", "genre", "language", "copyright")
 
 
-def load_series(folder: Path) -> Series:
-    """Parse `<folder>/series.yaml` into a Series; raises ConfigError naming the line."""
+def load_series(folder: Path, require_cover: bool = True) -> Series:
+    """Parse `<folder>/series.yaml` into a Series; raises ConfigError naming the line.
+
+    `require_cover=False` accepts a cover that does not exist yet (for drawing it).
+    """
     path = folder / "series.yaml"
     data = load_yaml_file(path)
     known = set(_SERIES_TEXT_FIELDS) | {"cover", "production"}
@@ -248,7 +251,7 @@ def load_series(folder: Path) -> Series:
     cover = None
     if data.get("cover"):
         cover = (folder / str(data["cover"])).resolve()
-        if not cover.is_file():
+        if require_cover and not cover.is_file():
             raise ConfigError(f"cover image not found: {cover}", path, data.line_of("cover"))
     production = data.get("production") or {}
     if not isinstance(production, dict):
