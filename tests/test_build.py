@@ -50,7 +50,7 @@ def test_mp3_format_and_tags(project, tone_engine):
     run(project)
     folder = project / "out" / "test-series"
     audio = MP3(folder / "02-beta.mp3")
-    assert (audio.info.sample_rate, audio.info.channels, audio.info.bitrate) == (44100, 1, 128000)
+    assert (audio.info.sample_rate, audio.info.channels, round(audio.info.bitrate / 1000)) == (44100, 1, 128)
     assert audio.info.bitrate_mode == BitrateMode.CBR
     assert b"Info" in (folder / "02-beta.mp3").read_bytes()[:4096]  # LAME/Xing header for CBR
     tags = ID3(folder / "02-beta.mp3")
@@ -72,7 +72,7 @@ def test_mp3_format_and_tags(project, tone_engine):
 def test_stereo_and_bitrate_overrides(project, tone_engine):
     run(project, ["alpha"], overrides={"channels": 2, "bitrate_kbps": 192})
     info = MP3(project / "out" / "test-series" / "01-alpha.mp3").info
-    assert (info.channels, info.bitrate) == (2, 192000)
+    assert (info.channels, round(info.bitrate / 1000)) == (2, 192)
 
 
 def test_bad_inputs_fail_alone_and_are_named(project, tone_engine):
