@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from math import gcd
 
 import numpy as np
-from scipy.signal import resample_poly
 
 FRAME_MS = 10.0
 SILENCE_BELOW_PEAK_DB = 45.0
@@ -120,5 +119,7 @@ def resample(x: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """Band-limited polyphase resampling along the first axis."""
     if from_rate == to_rate:
         return x
+    from scipy.signal import resample_poly  # imported here: scipy.signal costs 0.6 s to import
+
     common = gcd(from_rate, to_rate)
     return resample_poly(x, to_rate // common, from_rate // common, axis=0).astype(np.float32)

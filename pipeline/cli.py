@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,15 +18,17 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
-from .build import BuildOptions, BuildReport, Job, Project, build, build_episode, is_up_to_date, plan_jobs
+from .build import BuildOptions, BuildReport, Job, build, build_episode, dry_run, plan_jobs, rebuild_reason, used_cache_keys
 from .engines import INSTALL_HINTS, engine_installed, load_engine
 from .errors import PipelineError
 from .export import decode, encode_mp3, write_wav
 from .limiter import level
 from .loudness import measure as measure_audio
+from .build import Project
 from .manifest import EpisodeResult, load_manifest
 from .cover import render_cover
 from .files import replacing
@@ -81,6 +84,7 @@ VOICE = typer.Option(None, "--voice", help="Voice profile for every episode (ove
 
 
 def _summary_line(result: EpisodeResult) -> str:
+    """One episode's outcome: status and measured figures, or the error."""
     if result.status == "error":
         return f"[red]failed[/]  {result.error}"
     figures = f"{result.duration_s:.1f} s  {result.integrated_lufs:.1f} LUFS  {result.true_peak_dbtp:.1f} dBTP"
@@ -103,6 +107,8 @@ def _print_failures(report: BuildReport) -> None:
 def build_command(
     targets: list[str] = typer.Argument(None, help="Episodes by slug, number or script path; none = all."),
     force: bool = typer.Option(False, "--force", help="Rebuild even if nothing changed."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say which episodes would be rebuilt, and why."),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="Episodes built at once (default: all cores)."),
     strict: bool = typer.Option(False, "--strict", help="Fail an episode that cannot be fitted to its duration window."),
     voice: Optional[str] = VOICE,
     target_lufs: Optional[float] = TARGET_LUFS,
@@ -112,30 +118,40 @@ def build_command(
     channels: Optional[int] = CHANNELS,
 ) -> None:
     """Build episodes into out/<series>/ with a manifest. Unchanged episodes are skipped."""
-    options = BuildOptions(force=force, strict=strict, voice=voice,
+    options = BuildOptions(force=force, strict=strict, voice=voice, jobs=jobs,
                            overrides=_overrides(target_lufs, ceiling_dbtp, duration, bitrate, channels))
+    if dry_run:
+        raise typer.Exit(_dry_run(options, targets or []))
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
     try:
         with Progress(*columns, console=console, transient=True) as progress:
             overall = progress.add_task("episodes", total=None)
-            current: dict[str, Job] = {}
+            active: dict[str, TaskID] = {}
 
-            def on_start(job: Job, index: int, total: int) -> None:
-                current["job"] = job
-                progress.update(overall, total=total, description=f"[{index + 1}/{total}] {job.episode.stem}")
+            def on_plan(todo: list[Job]) -> None:
+                progress.update(overall, total=len(todo), description=f"building {len(todo)} episodes")
 
-            def on_stage(message: str) -> None:
-                progress.update(overall, description=f"{current['job'].episode.stem}: {message}")
+            def on_stage(stem: str, message: str) -> None:
+                if stem not in active:
+                    active[stem] = progress.add_task(stem, total=None)
+                progress.update(active[stem], description=f"  {stem}: {message}")
 
-            def on_done(result: EpisodeResult) -> None:
+            def on_finished(job: Job, result: EpisodeResult) -> None:
                 progress.advance(overall)
-                console.print(f"{current['job'].series.slug}/{result.file}  {_summary_line(result)}", highlight=False,
-                              soft_wrap=True)
+                if job.episode.stem in active:
+                    progress.remove_task(active.pop(job.episode.stem))
+                if not console.is_terminal:
+                    errors.print(f"finished {job.series.slug}/{result.file}: {result.status}", highlight=False)
 
-            report = build(state.project, targets or [], options, on_start, on_stage, on_done)
+            report = build(state.project, targets or [], options, on_stage, on_finished, on_plan)
     except PipelineError as exc:
         raise fail(exc)
+    except KeyboardInterrupt:
+        errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
+        raise typer.Exit(130)
+    for job, result in zip(report.jobs, report.results):
+        console.print(f"{job.series.slug}/{result.file}  {_summary_line(result)}", highlight=False, soft_wrap=True)
     _print_failures(report)
     built = sum(r.status == "built" for r in report.results)
     fresh = sum(r.status == "up-to-date" for r in report.results)
@@ -144,6 +160,22 @@ def build_command(
     if not report.results and not report.errors:
         errors.print("nothing to build: no episode scripts found under scripts/<series>/")
     raise typer.Exit(1 if report.failed or not (report.results or report.errors) else 0)
+
+
+def _dry_run(options: BuildOptions, targets: list[str]) -> int:
+    try:
+        plan, problems = dry_run(state.project, targets, options)
+    except PipelineError as exc:
+        raise fail(exc)
+    table = Table("episode", "would", "why")
+    for job, reason in plan:
+        table.add_row(f"{job.series.slug}/{job.episode.stem}", "[yellow]rebuild[/]" if reason else "[dim]skip[/]",
+                      reason or "up to date")
+    console.print(table)
+    for problem in problems:
+        errors.print(f"[red]error:[/] {problem}", highlight=False)
+    console.print(f"{sum(1 for _, r in plan if r)} of {len(plan)} episodes would be rebuilt.")
+    return 1 if problems else 0
 
 
 def _single_job(target: str, options: BuildOptions) -> Job:
@@ -185,7 +217,8 @@ def preview(
         job = _single_job(target, options)
         path = job.out_path.parent / "preview" / job.out_path.name
         with console.status(f"{job.episode.stem}: starting") as status:
-            result = build_episode(job, lambda m: status.update(f"{job.episode.stem}: {m}"), out_path=path)
+            result = build_episode(job, lambda m: status.update(f"{job.episode.stem}: {m}"), state.project.cache,
+                                   out_path=path)
     except PipelineError as exc:
         raise fail(exc, 1)
     table = Table(show_header=False, box=None)
@@ -213,12 +246,13 @@ def list_command() -> None:
     table = Table("series", "episode", "title", "status", "duration", "LUFS", "dBTP")
     for job in jobs:
         entry = load_manifest(job.out_path.parent).get(job.out_path.name)
+        reason = rebuild_reason(job, entry)
         if not job.out_path.exists():
             status = "[red]missing[/]"
-        elif is_up_to_date(job):
+        elif reason is None:
             status = "[green]built[/]"
         else:
-            status = "[yellow]stale[/]"
+            status = f"[yellow]stale[/] ({reason})"
         figures = ("-", "-", "-") if entry is None or entry.duration_s is None else (
             f"{int(entry.duration_s // 60)}:{round(entry.duration_s % 60):02d}", f"{entry.integrated_lufs:.1f}",
             f"{entry.true_peak_dbtp:.1f}")
@@ -270,6 +304,23 @@ def cover(
     except PipelineError as exc:
         raise fail(exc)
     console.print(f"wrote {path} ({path.stat().st_size // 1000} KB)")
+
+
+@app.command()
+def cache(prune: bool = typer.Option(False, "--prune", help="Delete entries no built episode uses.")) -> None:
+    """Show the sentence cache's size; --prune removes entries no built episode uses."""
+    try:
+        store = state.project.cache
+        used = used_cache_keys(state.project)
+    except PipelineError as exc:
+        raise fail(exc)
+    stats = store.stats()
+    in_use = len(store.keys() & used)
+    console.print(f"{store.folder}: {stats.entries} entries, {stats.bytes / 1e6:.1f} MB; "
+                  f"{in_use} used by built episodes, {stats.entries - in_use} unused")
+    if prune:
+        removed = store.prune(used)
+        console.print(f"pruned {removed.entries} entries ({removed.bytes / 1e6:.1f} MB)")
 
 
 @app.command()

@@ -44,3 +44,7 @@ class AudioError(PipelineError):
 class DurationError(PipelineError):
     """The episode cannot be fitted into its duration window (raised only with --strict)."""
 
+
+
+class LockedError(PipelineError):
+    """Another build holds the output folder."""

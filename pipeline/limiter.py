@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from .loudness import gain_to_target, integrated_lufs, oversampled_peaks
+from .errors import AudioError
+from .loudness import integrated_lufs, oversampled_peaks
 
 BLOCK_MS = 1.0
 
@@ -25,10 +25,16 @@ def limit(
     ceiling_dbtp: float,
     lookahead_ms: float = 5.0,
     release_ms: float = 80.0,
+    peaks: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Return `x` with its true peak brought to at most `ceiling_dbtp`, gain ramped, never clipped."""
+    """Return `x` with its true peak brought to at most `ceiling_dbtp`, gain ramped, never clipped.
+
+    `peaks` may pass in `oversampled_peaks(x)` when the caller already has it.
+    """
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
-    peaks = oversampled_peaks(x)
+    peaks = oversampled_peaks(x) if peaks is None else peaks
     if len(peaks) == 0 or peaks.max() <= ceiling:
         return x.copy()
     needed = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
@@ -63,13 +69,23 @@ def _release(reduction_db: np.ndarray, coefficient: float) -> np.ndarray:
 
 def level(x: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float) -> np.ndarray:
     """Gain to the loudness target, then limit to the ceiling, re-correcting the gain for what
-    the limiter took away until the loudness holds within 0.05 LU."""
-    levelled = gain_to_target(x, rate, target_lufs)
-    limited = limit(levelled, rate, ceiling_dbtp)
+    the limiter took away until the loudness holds within 0.05 LU.
+
+    Gain is linear, so the oversampled peaks are computed once and scaled with it.
+    """
+    current = integrated_lufs(x, rate)
+    if not math.isfinite(current):
+        raise AudioError("the audio is silent; there is no loudness to normalise")
+    gain = 10.0 ** ((target_lufs - current) / 20.0)
+    levelled = (x * gain).astype(np.float32)
+    peaks = oversampled_peaks(x) * gain
+    limited = limit(levelled, rate, ceiling_dbtp, peaks=peaks)
     for _ in range(4):
         error_db = target_lufs - integrated_lufs(limited, rate)
         if abs(error_db) <= 0.05:
             break
-        levelled = (levelled * 10.0 ** (error_db / 20.0)).astype(np.float32)
-        limited = limit(levelled, rate, ceiling_dbtp)
+        step = 10.0 ** (error_db / 20.0)
+        levelled = (levelled * step).astype(np.float32)
+        peaks = peaks * step
+        limited = limit(levelled, rate, ceiling_dbtp, peaks=peaks)
     return limited

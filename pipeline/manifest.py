@@ -42,11 +42,20 @@ class EpisodeResult:
     engine: str | None = None
     rate_factor: float | None = None
     """Speaking-rate factor the duration fit chose (1.0 = the voice's own pace)."""
+    gain_target_lufs: float | None = None
+    """Loudness the gain stage aimed at, corrected for the encoder's level shift."""
     limiter_ceiling_dbtp: float | None = None
     """Ceiling the limiter needed so the encoded MP3 holds the true-peak ceiling."""
+    file_bytes: int | None = None
+    """Size of the MP3; a file of another size is not the one the manifest describes."""
     script_hash: str | None = None
-    inputs_hash: str | None = None
-    """Hash of everything the episode is built from; equal hash means up to date."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """Hash of each input (script, series, voice, lexicon, cover, settings, software); all equal
+    means up to date, and the ones that differ say why a rebuild is due."""
+    cache_keys: list[str] = field(default_factory=list)
+    """Sentence-cache entries the final audio was assembled from."""
+    synthesized_sentences: int | None = None
+    """Sentences the engine spoke in this build (the rest came from the cache)."""
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     built_at: str | None = None
@@ -70,7 +79,7 @@ def load_manifest(folder: Path) -> dict[str, EpisodeResult]:
         return {}
 
 
-def save_manifest(folder: Path, series: dict[str, Any], results: list[EpisodeResult]) -> None:
+def save_manifest(folder: Path, series: dict[str, Any], results: list[EpisodeResult], staging: Path | None = None) -> None:
     """Merge `results` into the folder's manifest and write it atomically.
 
     Entries for files that no longer exist are dropped unless they record an error.
@@ -85,5 +94,5 @@ def save_manifest(folder: Path, series: dict[str, Any], results: list[EpisodeRes
     kept = [e for e in entries.values() if e.status == "error" or (folder / e.file).exists()]
     kept.sort(key=lambda e: (e.number, e.file))
     document = {"pipeline_version": __version__, **series, "episodes": [e.to_dict() for e in kept]}
-    with replacing(folder / MANIFEST_NAME) as temporary:
+    with replacing(folder / MANIFEST_NAME, staging) as temporary:
         temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import importlib
 import importlib.util
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -44,17 +45,32 @@ def engine_installed(name: str) -> bool:
     return importlib.util.find_spec(_IMPORTS[name]) is not None
 
 
-@functools.lru_cache(maxsize=8)
-def load_engine(voice: VoiceProfile) -> Engine:
-    """Load the voice's engine and model; raises EngineError with an install hint if missing."""
+def _module(voice: VoiceProfile):
     if not engine_installed(voice.engine):
         raise EngineError(
             f"voice `{voice.name}` needs the {voice.engine} engine, which is not installed; "
             f"install it with: {INSTALL_HINTS[voice.engine]}",
             voice.path,
         )
-    module = importlib.import_module(f".{_MODULES[voice.engine]}", __name__)
-    return module.load(voice)
+    return importlib.import_module(f".{_MODULES[voice.engine]}", __name__)
+
+
+@functools.lru_cache(maxsize=8)
+def load_engine(voice: VoiceProfile) -> Engine:
+    """Load the voice's engine and model once per process; raises EngineError with an install
+    hint if the engine is missing."""
+    return _module(voice).load(voice, thread_budget())
+
+
+@functools.lru_cache(maxsize=8)
+def engine_identity(voice: VoiceProfile) -> str:
+    """The voice's engine identity (engine version, model hash, speaker) without loading it."""
+    return _module(voice).identity(voice)
+
+
+def thread_budget() -> int:
+    """Threads one engine may use: $EPISODES_THREADS (set per worker by parallel builds), else all cores."""
+    return max(1, int(os.environ.get("EPISODES_THREADS") or os.cpu_count() or 1))
 
 
 def model_file_identity(path: Path) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-from piper import PiperVoice, SynthesisConfig
+import onnxruntime
+from piper import PiperConfig, PiperVoice, SynthesisConfig
 
 from ..errors import EngineError
 from ..settings import VoiceProfile
@@ -61,18 +63,28 @@ def _model_paths(profile: VoiceProfile) -> tuple[Path, Path]:
     return model, config
 
 
-def load(profile: VoiceProfile) -> PiperEngine:
-    model, config = _model_paths(profile)
+def identity(profile: VoiceProfile) -> str:
+    model, _ = _model_paths(profile)
+    return f"piper-{version('piper-tts')}:{model_file_identity(model)}:speaker={profile.speaker}"
+
+
+def load(profile: VoiceProfile, threads: int) -> PiperEngine:
+    model, config_path = _model_paths(profile)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
     try:
-        voice = PiperVoice.load(model, config_path=config)
+        config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+        session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime and json raise many types; report them as one
         raise EngineError(f"cannot load Piper model {model.name}: {exc}", profile.path) from exc
+    voice = PiperVoice(session=session, config=config)
     speaker_id = None
     if profile.speaker is not None:
-        speakers = voice.config.speaker_id_map
+        speakers = config.speaker_id_map
         if profile.speaker in speakers:
             speaker_id = speakers[profile.speaker]
-        elif profile.speaker.isdigit() and int(profile.speaker) < voice.config.num_speakers:
+        elif profile.speaker.isdigit() and int(profile.speaker) < config.num_speakers:
             speaker_id = int(profile.speaker)
         else:
             raise EngineError(
@@ -80,5 +92,4 @@ def load(profile: VoiceProfile) -> PiperEngine:
                 f"(known: {', '.join(speakers) or 'single-speaker model'})",
                 profile.path,
             )
-    identity = f"piper-{version('piper-tts')}:{model_file_identity(model)}:{speaker_id}"
-    return PiperEngine(voice, identity, speaker_id)
+    return PiperEngine(voice, identity(profile), speaker_id)
