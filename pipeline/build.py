@@ -372,11 +372,19 @@ def master(job: Job, audio: np.ndarray, rate: int, path: Path, progress: Progres
 
 
 def _mastering_start(job: Job) -> tuple[float, float] | None:
-    """Where a previous build of this episode, with the same settings, ended its mastering."""
-    entry = _entry(job)
-    if entry is None or entry.gain_target_lufs is None or entry.inputs.get("settings") != job.inputs["settings"]:
+    """Where to start mastering: where a previous build of this episode with the same settings
+    ended, else the encoder's level shift that other episodes of the series already measured."""
+    entries = load_manifest(job.out_path.parent)
+    own = entries.get(job.out_path.name)
+    settings = job.inputs["settings"]
+    if own is not None and own.gain_target_lufs is not None and own.inputs.get("settings") == settings:
+        return own.gain_target_lufs, own.limiter_ceiling_dbtp
+    target = job.production.target_lufs
+    shifts = sorted(e.gain_target_lufs - target for e in entries.values()
+                    if e.gain_target_lufs is not None and e.inputs.get("settings") == settings)
+    if not shifts:
         return None
-    return entry.gain_target_lufs, entry.limiter_ceiling_dbtp
+    return target + shifts[len(shifts) // 2], job.production.ceiling_dbtp
 
 
 def build_episode(job: Job, progress: Progress, cache: SentenceCache, strict: bool = False,

@@ -79,6 +79,8 @@ def level(x: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float) -> 
     gain = 10.0 ** ((target_lufs - current) / 20.0)
     levelled = (x * gain).astype(np.float32)
     peaks = oversampled_peaks(x) * gain
+    if peaks.max() <= 10.0 ** (ceiling_dbtp / 20.0):
+        return levelled  # nothing to limit: the gain alone hits the target
     limited = limit(levelled, rate, ceiling_dbtp, peaks=peaks)
     for _ in range(4):
         error_db = target_lufs - integrated_lufs(limited, rate)

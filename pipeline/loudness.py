@@ -35,7 +35,8 @@ def oversampled_peaks(x: np.ndarray) -> np.ndarray:
     channels = [x] if x.ndim == 1 else [x[:, c] for c in range(x.shape[1])]
     peaks = np.zeros(len(channels[0]), dtype=np.float32)
     for channel in channels:
-        up = np.abs(resample_poly(channel, OVERSAMPLE, 1, window=("kaiser", 10.0)).astype(np.float32))
+        up = resample_poly(channel.astype(np.float32), OVERSAMPLE, 1, window=("kaiser", 10.0))
+        np.abs(up, out=up)
         for phase in range(OVERSAMPLE):
             np.maximum(peaks, up[phase::OVERSAMPLE], out=peaks)
     return peaks
