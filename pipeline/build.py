@@ -28,14 +28,17 @@ import numpy as np
 from . import __version__
 from .audio import assemble, cap_pauses, resample, trim_silence
 from .cache import CorruptEntry, SentenceCache, sentence_key
+from .captions import Cue, split_cue, to_srt, to_transcript, to_webvtt
 from .engines import Engine, engine_identity, load_engine
 from .errors import ConfigError, DurationError, PipelineError, ScriptError
 from .export import TagValues, decode, encode_mp3, write_tags
 from .files import output_lock, remove_partials, replacing
 from .fit import rate_for_window
+from .gates import audio_gates
 from .limiter import level
 from .loudness import LoudnessReport, measure
 from .manifest import EpisodeResult, load_manifest, save_manifest
+from .plots import render_plot
 from .script import Episode, file_hash, load_episodes
 from .settings import Production, Series, VoiceProfile, load_series, load_voices
 from .text import Lexicon, Utterance, load_lexicon, plan_utterances
@@ -45,6 +48,8 @@ MAX_FIT_ATTEMPTS = 4
 MAX_MASTER_ATTEMPTS = 5
 LOUDNESS_ACCURACY_LU = 0.1
 PEAK_RETRY_MARGIN_DB = 0.05
+SIDECARS = (".vtt", ".srt", ".txt", ".png")
+"""Files written next to each MP3: captions, transcript, review plot."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +231,9 @@ def rebuild_reason(job: Job, entry: EpisodeResult | None) -> str | None:
         return "MP3 differs from the manifest"
     if entry.status == "error":
         return "last build failed"
+    missing = [suffix for suffix in SIDECARS if not job.out_path.with_suffix(suffix).exists()]
+    if missing:
+        return f"missing {', '.join(missing)}"
     changed = [name for name, digest in job.inputs.items() if entry.inputs.get(name) != digest]
     return f"changed: {', '.join(changed)}" if changed else None
 
@@ -288,6 +296,8 @@ class Speech:
 
     audio: np.ndarray
     rate_factor: float
+    cues: list[Cue]
+    """Each spoken sentence's place in the audio."""
     cache_keys: list[str]
     warnings: list[str]
 
@@ -303,7 +313,7 @@ def synthesize_fitted(job: Job, synthesizer: Synthesizer, plan: list[Utterance],
         progress(f"synthesizing {len(plan)} sentences" + (f" at rate {factor:.3f}" if attempt else ""))
         rate = job.voice.rate * factor
         clips = [(synthesizer.speak(u, rate), u.pause_after_ms) for u in plan]
-        audio, _ = assemble(clips, sample_rate, production.lead_pad_ms, production.tail_pad_ms)
+        audio, spans = assemble(clips, sample_rate, production.lead_pad_ms, production.tail_pad_ms)
         duration = len(audio) / sample_rate
         attempts.append((factor, duration))
         wanted = rate_for_window(attempts, fixed_s, production.window_s, (production.min_rate, production.max_rate))
@@ -320,7 +330,8 @@ def synthesize_fitted(job: Job, synthesizer: Synthesizer, plan: list[Utterance],
             raise DurationError(message, job.episode.path)
         warnings.append(message)
     keys = [synthesizer.key(u, job.voice.rate * factor) for u in plan if u.spoken]
-    return Speech(audio, factor, keys, warnings)
+    cues = [Cue(span.start_s, span.end_s, u.written) for u, span in zip(plan, spans) if u.spoken]
+    return Speech(audio, factor, cues, keys, warnings)
 
 
 @dataclass(frozen=True)
@@ -328,6 +339,9 @@ class Mastered:
     """The encoded file's measurements and the settings that produced them."""
 
     report: LoudnessReport
+    decoded: np.ndarray
+    """The encoded file, decoded: what a listener hears."""
+    decoded_rate: int
     gain_target_lufs: float
     """Loudness the gain stage aimed at, corrected for the encoder's level shift."""
     limiter_ceiling_dbtp: float
@@ -355,7 +369,8 @@ def master(job: Job, audio: np.ndarray, rate: int, path: Path, progress: Progres
         progress("encoding MP3")
         encode_mp3(mastered, production.sample_rate_hz, path, production.bitrate_kbps)
         progress("measuring the encoded file")
-        report = measure(*decode(path))
+        decoded, decoded_rate = decode(path)
+        report = measure(decoded, decoded_rate)
         loudness_error = production.target_lufs - report.integrated_lufs
         overshoot = report.true_peak_dbtp - production.ceiling_dbtp
         if abs(loudness_error) <= LOUDNESS_ACCURACY_LU and overshoot <= 0:
@@ -368,7 +383,7 @@ def master(job: Job, audio: np.ndarray, rate: int, path: Path, progress: Progres
         warnings.append(f"true peak {report.true_peak_dbtp:.2f} dBTP is over the {production.ceiling_dbtp:g} dBTP ceiling")
     if abs(report.integrated_lufs - production.target_lufs) > production.loudness_tolerance_lu:
         warnings.append(f"loudness {report.integrated_lufs:.2f} LUFS is off the {production.target_lufs:g} target")
-    return Mastered(report, round(target, 3), round(ceiling, 3), warnings)
+    return Mastered(report, decoded, decoded_rate, round(target, 3), round(ceiling, 3), warnings)
 
 
 def _mastering_start(job: Job) -> tuple[float, float] | None:
@@ -410,6 +425,18 @@ def build_episode(job: Job, progress: Progress, cache: SentenceCache, strict: bo
             custom={"script_sha256": file_hash(episode.path), "voice": job.voice.name, "engine": engine.identity},
         ))
         size = temporary.stat().st_size
+        progress("captions, gates and plot")
+        cues = [piece for cue in speech.cues for piece in split_cue(cue)]
+        gates = audio_gates(out_path.name, mastered.decoded, mastered.decoded_rate, report, production)
+        sidecars = {
+            ".vtt": to_webvtt(cues).encode(),
+            ".srt": to_srt(cues).encode(),
+            ".txt": to_transcript(episode.title, episode.narration).encode(),
+            ".png": render_plot(mastered.decoded, mastered.decoded_rate, production.target_lufs),
+        }
+        for suffix, data in sidecars.items():
+            with replacing(out_path.with_suffix(suffix), job.staging_dir) as sidecar:
+                sidecar.write_bytes(data)
     return EpisodeResult(
         number=episode.number, slug=episode.slug, title=episode.title, file=out_path.name, status="built",
         duration_s=report.duration_s, integrated_lufs=report.integrated_lufs,
@@ -421,6 +448,8 @@ def build_episode(job: Job, progress: Progress, cache: SentenceCache, strict: bo
         gain_target_lufs=mastered.gain_target_lufs, limiter_ceiling_dbtp=mastered.limiter_ceiling_dbtp,
         file_bytes=size, script_hash=file_hash(episode.path),
         inputs=job.inputs, cache_keys=speech.cache_keys, synthesized_sentences=synthesizer.synthesized,
+        captions=[cue.to_dict() for cue in cues],
+        gates=[{"name": g.name, "passed": g.passed, "detail": g.detail} for g in gates],
         warnings=speech.warnings + mastered.warnings,
         built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     )

@@ -54,6 +54,10 @@ class EpisodeResult:
     means up to date, and the ones that differ say why a rebuild is due."""
     cache_keys: list[str] = field(default_factory=list)
     """Sentence-cache entries the final audio was assembled from."""
+    captions: list[dict[str, Any]] = field(default_factory=list)
+    """Caption cues: start_s, end_s, text, timed on the final audio."""
+    gates: list[dict[str, Any]] = field(default_factory=list)
+    """Audio quality gates on the decoded MP3: name, passed, detail."""
     synthesized_sentences: int | None = None
     """Sentences the engine spoke in this build (the rest came from the cache)."""
     warnings: list[str] = field(default_factory=list)

@@ -22,7 +22,8 @@ def run(project: Path, targets=(), **options):
 
 
 def out_files(project: Path) -> list[str]:
-    return sorted(p.name for p in (project / "out" / "test-series").iterdir())
+    """MP3s and the manifest in the series' output folder (sidecars are checked on their own)."""
+    return sorted(p.name for p in (project / "out" / "test-series").iterdir() if p.suffix in (".mp3", ".json"))
 
 
 def test_batch_builds_measured_tagged_mp3s_and_manifest(project, tone_engine):
@@ -103,6 +104,7 @@ def test_failure_mid_episode_leaves_nothing_half_written(project, tone_engine, m
     assert [r.file for r in failed] == ["02-beta.mp3"]
     assert f"{script}:11: synthesis failed for 'This one makes the model explode.': model exploded" == failed[0].error
     assert out_files(project) == ["01-alpha.mp3", "03-gamma.mp3", "manifest.json"]
+    assert not list((project / "out" / "test-series").glob("02-beta.*"))  # no captions for a failed build
     manifest = json.loads((project / "out" / "test-series" / "manifest.json").read_text())
     assert {e["file"]: e["status"] for e in manifest["episodes"]} == {
         "01-alpha.mp3": "built", "02-beta.mp3": "error", "03-gamma.mp3": "built"}

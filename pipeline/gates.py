@@ -1,0 +1,108 @@
+"""Quality gates: checks on the finished MP3 as a listener gets it, decoded and measured.
+
+Audio gates judge one decoded episode; tag gates judge a whole series folder, because
+consistency (same album, artist, genre and cover; track numbers 1..N) is a property of the set.
+`episodes build` runs them on what it builds, `episodes check` on whatever is in out/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from mutagen.id3 import ID3, ID3NoHeaderError
+
+from .audio import FRAME_MS, silent_runs, sounding_frames
+from .loudness import LoudnessReport
+from .settings import Production, Series
+
+SILENCE_SLACK_S = 0.15
+"""Allowance over the configured padding and pause maximum (trim margins, frame rounding)."""
+CLIP_LEVEL = 0.999
+"""A decoded sample at or above this magnitude counts as clipped."""
+REQUIRED_FRAMES = ("TIT2", "TALB", "TPE1", "TPE2", "TCON", "TRCK")
+SERIES_FRAMES = ("TALB", "TPE1", "TPE2", "TCON", "TCOP")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One check on one file: what was measured, against what, and whether it passed."""
+
+    file: str
+    name: str
+    passed: bool
+    detail: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passed", bool(self.passed))  # numpy comparisons give numpy bools
+
+
+def audio_gates(file: str, audio: np.ndarray, rate: int, report: LoudnessReport, production: Production) -> list[Gate]:
+    """Loudness, true peak, duration, clipping and silence gates for one decoded episode."""
+    mono = audio if audio.ndim == 1 else audio.max(axis=1)
+    low, high = production.window_s
+    gates = [
+        Gate(file, "loudness", abs(report.integrated_lufs - production.target_lufs) <= production.loudness_tolerance_lu,
+             f"{report.integrated_lufs:.2f} LUFS, target {production.target_lufs:g} ± {production.loudness_tolerance_lu:g}"),
+        Gate(file, "true peak", report.true_peak_dbtp <= production.ceiling_dbtp,
+             f"{report.true_peak_dbtp:.2f} dBTP, ceiling {production.ceiling_dbtp:g}"),
+        Gate(file, "duration", low <= report.duration_s <= high,
+             f"{report.duration_s:.1f} s, window {low:g}-{high:g} s"),
+    ]
+    clipped = int(np.count_nonzero(np.abs(audio) >= CLIP_LEVEL))
+    gates.append(Gate(file, "clipping", clipped == 0, f"{clipped} samples at full scale"))
+    sounding = np.flatnonzero(sounding_frames(mono, rate))
+    frame_s = FRAME_MS / 1000.0
+    lead = sounding[0] * frame_s if len(sounding) else report.duration_s
+    tail = report.duration_s - (sounding[-1] + 1) * frame_s if len(sounding) else report.duration_s
+    gates.append(Gate(file, "leading silence", lead <= production.lead_pad_ms / 1000 + SILENCE_SLACK_S,
+                      f"{lead:.2f} s, padding {production.lead_pad_ms} ms"))
+    gates.append(Gate(file, "trailing silence", tail <= production.tail_pad_ms / 1000 + SILENCE_SLACK_S,
+                      f"{tail:.2f} s, padding {production.tail_pad_ms} ms"))
+    longest = max(((end - start) / rate for start, end in silent_runs(mono, rate)), default=0.0)
+    gates.append(Gate(file, "internal silence", longest <= production.max_pause_ms / 1000 + SILENCE_SLACK_S,
+                      f"longest {longest:.2f} s, maximum {production.max_pause_ms} ms"))
+    return gates
+
+
+def _frame_text(tags: ID3, key: str) -> str | None:
+    return str(tags[key]) if key in tags else None
+
+
+def tag_gates(files: list[Path], series: Series) -> list[Gate]:
+    """Tags complete and identical across the series, the cover embedded, tracks 1..N without gaps."""
+    gates: list[Gate] = []
+    cover = series.cover.read_bytes() if series.cover else None
+    reference: dict[str, str | None] | None = None
+    numbers: list[int] = []
+    for path in files:
+        try:
+            tags = ID3(path)
+        except ID3NoHeaderError:
+            gates.append(Gate(path.name, "tags", False, "no ID3 tag"))
+            continue
+        missing = [key for key in REQUIRED_FRAMES if not _frame_text(tags, key)]
+        gates.append(Gate(path.name, "tags", not missing, f"missing {', '.join(missing)}" if missing else "complete"))
+        expected = {"TALB": series.album, "TPE1": series.author, "TPE2": series.author, "TCON": series.genre,
+                    "TCOP": series.copyright or None}
+        found = {key: _frame_text(tags, key) for key in SERIES_FRAMES}
+        wrong = [f"{key} {found[key]!r} (series: {expected[key]!r})" for key in SERIES_FRAMES if found[key] != expected[key]]
+        gates.append(Gate(path.name, "series tags", not wrong, "; ".join(wrong) or "match the series"))
+        if reference is None:
+            reference = found
+        if cover is not None:
+            pictures = tags.getall("APIC")
+            ok = bool(pictures) and pictures[0].data == cover
+            gates.append(Gate(path.name, "cover", ok, "embedded" if ok else
+                              ("missing" if not pictures else "differs from the series cover")))
+        track = (_frame_text(tags, "TRCK") or "").split("/")
+        if track[0].isdigit():
+            numbers.append(int(track[0]))
+            total = track[1] if len(track) > 1 else "?"
+            gates.append(Gate(path.name, "track total", total == str(len(files)),
+                              f"{'/'.join(track)}, {len(files)} episodes in the folder"))
+    expected_numbers = list(range(1, len(files) + 1))
+    gates.append(Gate(series.slug, "track numbers", sorted(numbers) == expected_numbers,
+                      f"found {sorted(numbers)}, expected 1..{len(files)}"))
+    return gates

@@ -1,0 +1,44 @@
+"""The review page's picture of an episode: waveform envelope with short-term loudness over it."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .loudness import DUAL_MONO_OFFSET_DB, short_term_lufs
+
+WIDTH, HEIGHT = 960, 180
+LOUDNESS_RANGE = (-40.0, -5.0)
+
+
+def render_plot(audio: np.ndarray, rate: int, target_lufs: float) -> bytes:
+    """PNG bytes: min/max envelope per pixel column, short-term loudness (as targeted), target line."""
+    mono = audio if audio.ndim == 1 else audio.mean(axis=1)
+    image = Image.new("RGB", (WIDTH, HEIGHT), (250, 250, 252))
+    draw = ImageDraw.Draw(image)
+    columns = np.array_split(mono, WIDTH)
+    middle = HEIGHT / 2
+    for x, column in enumerate(columns):
+        if len(column):
+            top, bottom = float(column.max()), float(column.min())
+            draw.line((x, middle - top * middle, x, middle - bottom * middle), fill=(150, 170, 210))
+
+    low, high = LOUDNESS_RANGE
+
+    def y_of(lufs: float) -> float:
+        return HEIGHT - (min(max(lufs, low), high) - low) / (high - low) * HEIGHT
+
+    offset = DUAL_MONO_OFFSET_DB if audio.ndim == 1 or audio.shape[1] == 1 else 0.0
+    short_term = short_term_lufs(mono, rate) + offset
+    if len(short_term) > 1:
+        step = WIDTH / (len(short_term) - 1)
+        draw.line([(i * step, y_of(v)) for i, v in enumerate(short_term)], fill=(200, 60, 40), width=2)
+    draw.line((0, y_of(target_lufs), WIDTH, y_of(target_lufs)), fill=(40, 140, 60), width=1)
+    font = ImageFont.load_default(size=13)
+    draw.text((6, y_of(target_lufs) - 16), f"target {target_lufs:g} LUFS", fill=(40, 140, 60), font=font)
+    draw.text((WIDTH - 190, 4), "short-term loudness (red)", fill=(200, 60, 40), font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
