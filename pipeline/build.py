@@ -34,11 +34,12 @@ from .errors import ConfigError, DurationError, PipelineError, ScriptError
 from .export import TagValues, decode, encode_mp3, write_tags
 from .files import output_lock, remove_partials, replacing
 from .fit import rate_for_window
-from .gates import audio_gates
+from .gates import Gate, audio_gates, tag_gates
 from .limiter import level
 from .loudness import LoudnessReport, measure
 from .manifest import EpisodeResult, load_manifest, save_manifest
 from .plots import render_plot
+from .publish import write_feed, write_review_page
 from .script import Episode, file_hash, load_episodes
 from .settings import Production, Series, VoiceProfile, load_series, load_voices
 from .text import Lexicon, Utterance, load_lexicon, plan_utterances
@@ -122,6 +123,8 @@ class BuildOptions:
     """Production settings from flags: the top layer."""
     jobs: int = 1
     """Episodes built at once, each in its own process."""
+    base_url: str | None = None
+    """Where the series is published (feed enclosure URLs); over series.yaml's base_url."""
 
 
 @dataclass
@@ -131,10 +134,17 @@ class BuildReport:
     """One per job, in the same order."""
     errors: list[PipelineError] = field(default_factory=list)
     """Failures that belong to no single built episode (a broken script or series file)."""
+    series_gates: list[Gate] = field(default_factory=list)
+    """Tag and track-number gates of every series the build touched."""
 
     @property
     def failed(self) -> bool:
         return bool(self.errors) or any(r.status == "error" for r in self.results)
+
+    @property
+    def failed_gates(self) -> list[Gate]:
+        episode_gates = [Gate(r.file, g["name"], g["passed"], g["detail"]) for r in self.results for g in r.gates]
+        return [g for g in episode_gates + self.series_gates if not g.passed]
 
 
 def _package_version(name: str) -> str:
@@ -517,8 +527,43 @@ def build(project: Project, targets: list[str], options: BuildOptions,
             save_manifest(jobs[index].out_path.parent, series_header(jobs[index].series), [result],
                           project.staging_dir)
             on_finished(jobs[index], result)
-    report.results = [results[index] for index in range(len(jobs))]
+        report.results = [results[index] for index in range(len(jobs))]
+        report.series_gates = publish(project, {job.series.slug for job in jobs}, options)
     return report
+
+
+def publish(project: Project, slugs: set[str], options: BuildOptions) -> list[Gate]:
+    """Check tags across each series and write its review page and feed; returns the tag gates."""
+    every_job, _ = plan_jobs(project, [], dataclasses.replace(options, overrides={}))
+    gates: list[Gate] = []
+    for slug in sorted(slugs):
+        jobs = [job for job in every_job if job.series.slug == slug]
+        if not jobs:
+            continue
+        series, folder = jobs[0].series, project.out_dir / slug
+        entries = load_manifest(folder)
+        series_gates = tag_gates(sorted(folder.glob("*.mp3")), series)
+        gates.extend(series_gates)
+        write_review_page(series, jobs, entries, series_gates, folder, project.staging_dir)
+        write_feed(series, jobs, entries, options.base_url or series.base_url, folder, project.staging_dir)
+    return gates
+
+
+def check_project(project: Project, on_file: Callable[[str], None] = lambda name: None) -> list[Gate]:
+    """Run every gate on what is in out/: decode and measure each episode, check tags per series."""
+    jobs, _ = plan_jobs(project, [], BuildOptions())
+    gates: list[Gate] = []
+    for job in jobs:
+        on_file(f"{job.series.slug}/{job.out_path.name}")
+        if not job.out_path.exists():
+            gates.append(Gate(job.out_path.name, "exists", False, "MP3 missing; run episodes build"))
+            continue
+        audio, rate = decode(job.out_path)
+        gates.extend(audio_gates(job.out_path.name, audio, rate, measure(audio, rate), job.production))
+    for slug in sorted({job.series.slug for job in jobs}):
+        series = next(job.series for job in jobs if job.series.slug == slug)
+        gates.extend(tag_gates(sorted((project.out_dir / slug).glob("*.mp3")), series))
+    return gates
 
 
 def _entry(job: Job) -> EpisodeResult | None:

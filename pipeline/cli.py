@@ -18,11 +18,12 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
-from .build import BuildOptions, BuildReport, Job, build, build_episode, dry_run, plan_jobs, rebuild_reason, used_cache_keys
+from .build import BuildOptions, BuildReport, Job, check_project, build, build_episode, dry_run, plan_jobs, rebuild_reason, used_cache_keys
 from .engines import INSTALL_HINTS, engine_installed, load_engine
 from .errors import PipelineError
 from .export import decode, encode_mp3, write_wav
@@ -32,6 +33,7 @@ from .build import Project
 from .manifest import EpisodeResult, load_manifest
 from .cover import render_cover
 from .files import replacing
+from .gates import Gate
 from .settings import Production, load_series
 from .text import prepare
 
@@ -64,7 +66,7 @@ def fail(exc: BaseException, code: int = 2) -> typer.Exit:
     if state.debug:
         errors.print(traceback.format_exception(exc), markup=False)
     message = str(exc) if isinstance(exc, PipelineError) else f"unexpected error: {exc!r} (rerun with --debug)"
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -86,10 +88,10 @@ VOICE = typer.Option(None, "--voice", help="Voice profile for every episode (ove
 def _summary_line(result: EpisodeResult) -> str:
     """One episode's outcome: status and measured figures, or the error."""
     if result.status == "error":
-        return f"[red]failed[/]  {result.error}"
+        return f"[red]failed[/]  {escape(result.error or '')}"
     figures = f"{result.duration_s:.1f} s  {result.integrated_lufs:.1f} LUFS  {result.true_peak_dbtp:.1f} dBTP"
     rate = f"  rate {result.rate_factor:.2f}" if result.rate_factor not in (None, 1.0) else ""
-    warn = "".join(f"\n    [yellow]warning:[/] {w}" for w in result.warnings)
+    warn = "".join(f"\n    [yellow]warning:[/] {escape(w)}" for w in result.warnings)
     label = "[green]built[/]" if result.status == "built" else "[dim]up to date[/]"
     return f"{label}  {figures}{rate}{warn}"
 
@@ -110,6 +112,7 @@ def build_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say which episodes would be rebuilt, and why."),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="Episodes built at once (default: all cores)."),
     strict: bool = typer.Option(False, "--strict", help="Fail an episode that cannot be fitted to its duration window."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Public URL of out/<series>/, for the feed."),
     voice: Optional[str] = VOICE,
     target_lufs: Optional[float] = TARGET_LUFS,
     ceiling_dbtp: Optional[float] = CEILING,
@@ -117,8 +120,11 @@ def build_command(
     bitrate: Optional[int] = BITRATE,
     channels: Optional[int] = CHANNELS,
 ) -> None:
-    """Build episodes into out/<series>/ with a manifest. Unchanged episodes are skipped."""
-    options = BuildOptions(force=force, strict=strict, voice=voice, jobs=jobs,
+    """Build episodes into out/<series>/: MP3s, captions, transcripts, manifest, review page and feed.
+
+    Unchanged episodes are skipped.
+    """
+    options = BuildOptions(force=force, strict=strict, voice=voice, jobs=jobs, base_url=base_url,
                            overrides=_overrides(target_lufs, ceiling_dbtp, duration, bitrate, channels))
     if dry_run:
         raise typer.Exit(_dry_run(options, targets or []))
@@ -151,15 +157,41 @@ def build_command(
         errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
         raise typer.Exit(130)
     for job, result in zip(report.jobs, report.results):
-        console.print(f"{job.series.slug}/{result.file}  {_summary_line(result)}", highlight=False, soft_wrap=True)
+        console.print(f"{escape(job.series.slug)}/{escape(result.file)}  {_summary_line(result)}", highlight=False,
+                      soft_wrap=True)
     _print_failures(report)
+    _print_gates(report.failed_gates)
     built = sum(r.status == "built" for r in report.results)
     fresh = sum(r.status == "up-to-date" for r in report.results)
     console.print(f"\n{built} built, {fresh} up to date, "
                   f"{sum(r.status == 'error' for r in report.results) + len(report.errors)} failed.")
     if not report.results and not report.errors:
         errors.print("nothing to build: no episode scripts found under scripts/<series>/")
-    raise typer.Exit(1 if report.failed or not (report.results or report.errors) else 0)
+    raise typer.Exit(1 if report.failed or report.failed_gates or not (report.results or report.errors) else 0)
+
+
+def _print_gates(failed: list[Gate]) -> None:
+    """A table of failed quality gates, if any."""
+    if not failed:
+        return
+    table = Table("file", "gate", "measured", title=f"{len(failed)} quality gate{'s' if len(failed) > 1 else ''} failed")
+    for gate in failed:
+        table.add_row(escape(gate.file), gate.name, escape(gate.detail))
+    errors.print(table)
+
+
+@app.command()
+def check() -> None:
+    """Run the quality gates on what is in out/: loudness, peak, duration, clipping, silence, tags."""
+    try:
+        with console.status("checking") as status:
+            gates = check_project(state.project, lambda name: status.update(f"checking {name}"))
+    except PipelineError as exc:
+        raise fail(exc)
+    failed = [g for g in gates if not g.passed]
+    _print_gates(failed)
+    console.print(f"{len(gates)} checks, {len(failed)} failed.")
+    raise typer.Exit(1 if failed else 0)
 
 
 def _dry_run(options: BuildOptions, targets: list[str]) -> int:
@@ -173,7 +205,7 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
                       reason or "up to date")
     console.print(table)
     for problem in problems:
-        errors.print(f"[red]error:[/] {problem}", highlight=False)
+        errors.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)
     console.print(f"{sum(1 for _, r in plan if r)} of {len(plan)} episodes would be rebuilt.")
     return 1 if problems else 0
 
@@ -231,7 +263,7 @@ def preview(
         table.add_row(f"[bold]{key}[/]", str(value))
     console.print(table)
     for warning in result.warnings:
-        errors.print(f"[yellow]warning:[/] {warning}")
+        errors.print(f"[yellow]warning:[/] {escape(warning)}")
     if play:
         _play(path)
 
@@ -256,10 +288,10 @@ def list_command() -> None:
         figures = ("-", "-", "-") if entry is None or entry.duration_s is None else (
             f"{int(entry.duration_s // 60)}:{round(entry.duration_s % 60):02d}", f"{entry.integrated_lufs:.1f}",
             f"{entry.true_peak_dbtp:.1f}")
-        table.add_row(job.series.slug, job.episode.stem, job.episode.title, status, *figures)
+        table.add_row(job.series.slug, job.episode.stem, escape(job.episode.title), status, *figures)
     console.print(table)
     for problem in problems:
-        errors.print(f"[red]error:[/] {problem}", markup=True, highlight=False)
+        errors.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)
     raise typer.Exit(1 if problems else 0)
 
 
@@ -334,7 +366,7 @@ def voices() -> None:
     for profile in profiles.values():
         ok = engine_installed(profile.engine)
         table.add_row(profile.name, profile.engine, profile.model,
-                      "[green]yes[/]" if ok else f"[red]no[/] - {INSTALL_HINTS[profile.engine]}")
+                      "[green]yes[/]" if ok else f"[red]no[/] - {escape(INSTALL_HINTS[profile.engine])}")
     console.print(table)
 
 
@@ -353,10 +385,10 @@ def say(
             raise PipelineError(f"unknown voice {name!r} (profiles: {', '.join(profiles) or 'none'})")
         spoken = prepare(text, state.project.lexicon())
         engine = load_engine(profiles[name])
-        console.print(f"[bold]reads:[/] {spoken}", highlight=False)
+        console.print(f"[bold]reads:[/] {escape(spoken)}", highlight=False)
         phonemes = getattr(engine, "phonemes", None)
         if phonemes:
-            console.print(f"[bold]phonemes:[/] {phonemes(spoken)}", highlight=False)
+            console.print(f"[bold]phonemes:[/] {escape(phonemes(spoken))}", highlight=False)
         if out or play:
             audio = engine.synthesize(spoken, profiles[name].rate)
             production = Production()

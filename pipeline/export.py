@@ -48,7 +48,8 @@ def ffmpeg_path() -> str:
 def _segment(samples: np.ndarray, rate: int) -> AudioSegment:
     """Float samples ((n,) or (n, channels), -1..1) as a 32-bit pydub segment."""
     frames = samples if samples.ndim == 2 else samples[:, None]
-    pcm = np.round(np.clip(frames, -1.0, 1.0) * (2**31 - 1)).astype("<i4")
+    scaled = np.round(np.clip(frames.astype(np.float64), -1.0, 1.0) * (2**31 - 1))  # float64: exact at full scale
+    pcm = scaled.astype("<i4")
     AudioSegment.converter = ffmpeg_path()
     return AudioSegment(pcm.tobytes(), frame_rate=rate, sample_width=4, channels=frames.shape[1])
 

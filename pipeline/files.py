@@ -38,6 +38,16 @@ def replacing(path: Path, staging: Path | None = None) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+def write_if_changed(path: Path, data: bytes, staging: Path | None = None) -> bool:
+    """Atomically write `data` unless the file already holds exactly that; returns whether it wrote.
+    Keeps no-op builds from touching derived files (and their timestamps)."""
+    if path.exists() and path.read_bytes() == data:
+        return False
+    with replacing(path, staging) as temporary:
+        temporary.write_bytes(data)
+    return True
+
+
 def _writer_alive(path: Path) -> bool:
     """Whether the process named in a temporary file's name (`.name.PID.partial`) still runs."""
     try:

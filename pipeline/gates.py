@@ -19,8 +19,10 @@ from .settings import Production, Series
 
 SILENCE_SLACK_S = 0.15
 """Allowance over the configured padding and pause maximum (trim margins, frame rounding)."""
-CLIP_LEVEL = 0.999
-"""A decoded sample at or above this magnitude counts as clipped."""
+CLIP_DBFS = -0.3
+"""A decoded sample within 0.3 dB of full scale counts as clipped. An MP3 encoder's lowpass rounds
+the flat tops of clipped audio off, so they decode just under full scale, not at it; a file
+mastered under its true-peak ceiling (at most -0.5 dBTP, see settings) never gets this close."""
 REQUIRED_FRAMES = ("TIT2", "TALB", "TPE1", "TPE2", "TCON", "TRCK")
 SERIES_FRAMES = ("TALB", "TPE1", "TPE2", "TCON", "TCOP")
 
@@ -50,8 +52,8 @@ def audio_gates(file: str, audio: np.ndarray, rate: int, report: LoudnessReport,
         Gate(file, "duration", low <= report.duration_s <= high,
              f"{report.duration_s:.1f} s, window {low:g}-{high:g} s"),
     ]
-    clipped = int(np.count_nonzero(np.abs(audio) >= CLIP_LEVEL))
-    gates.append(Gate(file, "clipping", clipped == 0, f"{clipped} samples at full scale"))
+    clipped = int(np.count_nonzero(np.abs(audio) >= 10.0 ** (CLIP_DBFS / 20.0)))
+    gates.append(Gate(file, "clipping", clipped == 0, f"{clipped} samples within {-CLIP_DBFS:g} dB of full scale"))
     sounding = np.flatnonzero(sounding_frames(mono, rate))
     frame_s = FRAME_MS / 1000.0
     lead = sounding[0] * frame_s if len(sounding) else report.duration_s

@@ -144,8 +144,8 @@ class Production:
         problems = []
         if not -40.0 <= self.target_lufs <= -5.0:
             problems.append(f"target_lufs {self.target_lufs} is outside -40..-5")
-        if not -12.0 <= self.ceiling_dbtp <= 0.0:
-            problems.append(f"ceiling_dbtp {self.ceiling_dbtp} is outside -12..0")
+        if not -12.0 <= self.ceiling_dbtp <= -0.5:
+            problems.append(f"ceiling_dbtp {self.ceiling_dbtp} is outside -12..-0.5 (leave headroom under full scale)")
         if self.loudness_tolerance_lu <= 0:
             problems.append("loudness_tolerance_lu must be above 0")
         if self.target_duration_s <= 0 or not 0 <= self.duration_tolerance_s < self.target_duration_s:
@@ -215,6 +215,11 @@ class Series:
     copyright: str = ""
     cover: Path | None = None
     """Cover image embedded in every episode (resolved against the series folder)."""
+    category: str = "Technology"
+    """Podcast category (Apple Podcasts' list)."""
+    explicit: bool = False
+    base_url: str = ""
+    """Where out/<series>/ is published; the feed's enclosure URLs start with it."""
     production: Production = field(default_factory=Production)
 
     @property
@@ -226,7 +231,8 @@ class Series:
         return self.folder / "series.yaml"
 
 
-_SERIES_TEXT_FIELDS = ("title", "topic", "album", "author", "description", "genre", "language", "copyright")
+_SERIES_TEXT_FIELDS = ("title", "topic", "album", "author", "description", "genre", "language", "copyright",
+                       "category", "base_url")
 
 
 def load_series(folder: Path, require_cover: bool = True) -> Series:
@@ -236,7 +242,7 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
     """
     path = folder / "series.yaml"
     data = load_yaml_file(path)
-    known = set(_SERIES_TEXT_FIELDS) | {"cover", "production"}
+    known = set(_SERIES_TEXT_FIELDS) | {"cover", "production", "explicit"}
     for key in data:
         if key not in known:
             raise ConfigError(f"unknown series field `{key}`", path, data.line_of(key))
@@ -256,9 +262,13 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
     production = data.get("production") or {}
     if not isinstance(production, dict):
         raise ConfigError("`production` must be a mapping", path, data.line_of("production"))
+    explicit = data.get("explicit", False)
+    if not isinstance(explicit, bool):
+        raise ConfigError("`explicit` must be true or false", path, data.line_of("explicit"))
     return Series(
         folder=folder,
         cover=cover,
+        explicit=explicit,
         production=Production().merged(production, path),
         **values,
     )

@@ -91,3 +91,14 @@ def test_unknown_voice_flag_names_the_problem(project, tone_engine):
     result = episodes(project, "build", "--voice", "ghost")
     assert result.exit_code == 1
     assert "unknown voice 'ghost'" in result.output
+
+
+def test_install_hint_with_brackets_is_printed_intact(project, tone_engine, monkeypatch):
+    from pipeline import engines
+
+    monkeypatch.setattr(engines, "engine_installed", lambda name: name != "coqui")
+    monkeypatch.setattr("pipeline.build.load_engine", engines.load_engine.__wrapped__)
+    (project / "voices" / "vits.yaml").write_text("engine: coqui\nmodel: tts_models/en/ljspeech/vits\n")
+    result = episodes(project, "build", "--voice", "vits", "alpha")
+    assert result.exit_code == 1
+    assert "install it with: pip install -e '.[coqui]'" in result.output.replace("\n", " ")

@@ -1,0 +1,177 @@
+"""Publishing a series: the static review page and the podcast feed, from the manifest.
+
+Both are regenerated after every build of the series, from what is on disk, and written
+atomically like everything in out/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from jinja2 import Environment, PackageLoader, select_autoescape
+from lxml import etree
+
+from .files import write_if_changed
+from .gates import Gate
+from .manifest import EpisodeResult
+from .settings import Series
+
+if TYPE_CHECKING:
+    from .build import Job
+
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+
+
+def clock(seconds: float) -> str:
+    """m:ss, as the series' topic page shows lengths."""
+    whole = int(round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+@dataclass(frozen=True)
+class PageEpisode:
+    """What the review page shows of one episode."""
+
+    number: int
+    stem: str
+    title: str
+    summary: str
+    result: EpisodeResult | None
+
+    @property
+    def built(self) -> bool:
+        return self.result is not None and self.result.duration_s is not None
+
+    @property
+    def file(self) -> str:
+        return f"{self.stem}.mp3"
+
+    def __getattr__(self, suffix: str) -> str:
+        if suffix in ("vtt", "srt", "txt"):
+            return f"{self.stem}.{suffix}"
+        if suffix == "plot":
+            return f"{self.stem}.png"
+        if suffix == "duration":
+            return clock(self.result.duration_s)
+        raise AttributeError(suffix)
+
+
+def render_review_page(series: Series, jobs: list[Job], entries: dict[str, EpisodeResult], series_gates: list[Gate]) -> str:
+    environment = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    episodes = []
+    for job in jobs:
+        result = entries.get(job.out_path.name)
+        if result is not None:
+            for cue in result.captions:
+                cue["clock"] = clock(cue["start_s"])
+        episodes.append(PageEpisode(job.episode.number, job.episode.stem, job.episode.title, job.episode.summary, result))
+    failures = sum(not g.passed for g in series_gates) + sum(
+        not g["passed"] for e in episodes if e.built for g in e.result.gates)
+    total = sum(e.result.duration_s for e in episodes if e.built)
+    return environment.get_template("review.html.j2").render(
+        series=series, episodes=episodes, series_gates=series_gates, failures=failures,
+        total_duration=clock(total), cover=_cover_link(series, jobs),
+    )
+
+
+def _cover_link(series: Series, jobs: list[Job]) -> str | None:
+    """The cover, linked relative to the output folder (copied there by `write_review_page`)."""
+    return f"cover{series.cover.suffix}" if series.cover and jobs else None
+
+
+def write_review_page(series: Series, jobs: list[Job], entries: dict[str, EpisodeResult], series_gates: list[Gate],
+                      folder: Path, staging: Path) -> Path:
+    if series.cover:
+        write_if_changed(folder / f"cover{series.cover.suffix}", series.cover.read_bytes(), staging)
+    path = folder / "index.html"
+    write_if_changed(path, render_review_page(series, jobs, entries, series_gates).encode("utf-8"), staging)
+    return path
+
+
+class PodcastIndexExtension(BaseExtension):
+    """feedgen extension for the podcast namespace (podcastindex.org), which feedgen lacks."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"podcast": PODCAST_NS}
+
+
+class PodcastIndexEntryExtension(BaseEntryExtension):
+    """Adds <podcast:transcript> links to an item."""
+
+    def __init__(self) -> None:
+        self._transcripts: list[dict[str, str]] = []
+
+    def transcript(self, url: str, mime: str, language: str | None = None, rel: str | None = None) -> None:
+        attributes = {"url": url, "type": mime}
+        if language:
+            attributes["language"] = language
+        if rel:
+            attributes["rel"] = rel
+        self._transcripts.append(attributes)
+
+    def extend_rss(self, item):
+        for attributes in self._transcripts:
+            etree.SubElement(item, f"{{{PODCAST_NS}}}transcript", attributes)
+        return item
+
+
+def guid(series: Series, job: Job) -> str:
+    """An episode's feed identity: series folder and episode slug, never its number or URL."""
+    return f"urn:audio-overviews:{series.slug}:{job.episode.slug}"
+
+
+def render_feed(series: Series, jobs: list[Job], entries: dict[str, EpisodeResult], base_url: str) -> bytes:
+    """RSS 2.0 with the iTunes and podcast namespaces, for the built episodes."""
+    base = base_url.rstrip("/") + "/" if base_url else ""
+    feed = FeedGenerator()
+    feed.load_extension("podcast")
+    feed.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension)
+    feed.title(series.album)
+    feed.description(series.description or series.album)
+    feed.link(href=base + "index.html" if base else "index.html", rel="alternate")
+    feed.language(series.language)
+    feed.author({"name": series.author})
+    if series.copyright:
+        feed.copyright(series.copyright)
+    feed.podcast.itunes_author(series.author)
+    feed.podcast.itunes_category(series.category)
+    feed.podcast.itunes_explicit("yes" if series.explicit else "no")
+    feed.podcast.itunes_type("episodic")
+    if series.cover:
+        cover_url = f"{base}cover{series.cover.suffix}"
+        feed.image(url=cover_url, title=series.album, link=base + "index.html" if base else "index.html")
+        feed.podcast.itunes_image(cover_url)
+    built = [e.built_at for e in entries.values() if e.built_at]
+    if built:  # feedgen would stamp the current time; the newest build keeps the feed reproducible
+        feed.lastBuildDate(dt.datetime.fromisoformat(max(built)))
+    for job in sorted(jobs, key=lambda j: j.episode.number):
+        result = entries.get(job.out_path.name)
+        if result is None or result.duration_s is None or result.file_bytes is None:
+            continue
+        item = feed.add_entry(order="append")
+        item.guid(guid(series, job), permalink=False)
+        item.title(job.episode.title)
+        item.description(job.episode.summary or job.episode.title)
+        item.enclosure(base + result.file, str(result.file_bytes), "audio/mpeg")
+        published = dt.datetime.fromisoformat(job.episode.date) if job.episode.date else dt.datetime(1970, 1, 1)
+        item.pubDate(published.replace(tzinfo=dt.timezone.utc) + dt.timedelta(minutes=job.episode.number))
+        item.podcast.itunes_duration(int(round(result.duration_s)))
+        item.podcast.itunes_episode(job.episode.number)
+        item.podcast.itunes_episode_type("full")
+        stem = Path(result.file).stem
+        item.podcastindex.transcript(f"{base}{stem}.vtt", "text/vtt", series.language, "captions")
+        item.podcastindex.transcript(f"{base}{stem}.srt", "application/x-subrip", series.language, "captions")
+        item.podcastindex.transcript(f"{base}{stem}.txt", "text/plain", series.language)
+    return feed.rss_str(pretty=True)
+
+
+def write_feed(series: Series, jobs: list[Job], entries: dict[str, EpisodeResult], base_url: str,
+               folder: Path, staging: Path) -> Path:
+    path = folder / "feed.xml"
+    write_if_changed(path, render_feed(series, jobs, entries, base_url), staging)
+    return path

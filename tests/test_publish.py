@@ -1,0 +1,186 @@
+"""Review and publishing: captions, gates, the review page in a real browser, and the feed."""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import srt
+import webvtt
+from mutagen.id3 import ID3, TALB
+from typer.testing import CliRunner
+
+from pipeline.audio import frame_levels_db
+from pipeline.build import BuildOptions, Project, build, check_project
+from pipeline.cli import app
+from pipeline.cover import render_cover
+from pipeline.export import decode, encode_mp3
+from pipeline.settings import load_series
+
+ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+PODCAST = "{https://podcastindex.org/namespace/1.0}"
+BASE = "https://cdn.example.org/test-series"
+
+
+@pytest.fixture
+def published(project: Path, tone_engine) -> Path:
+    """The test project with a cover, built with a base URL."""
+    folder = project / "scripts" / "test-series"
+    (folder / "series.yaml").write_text((folder / "series.yaml").read_text() + "cover: cover.png\n")
+    (folder / "cover.png").write_bytes(render_cover(load_series(folder, require_cover=False)))
+    report = build(Project(project), [], BuildOptions(base_url=BASE))
+    assert not report.failed and not report.failed_gates, report.failed_gates
+    return project
+
+
+def out(project: Path) -> Path:
+    return project / "out" / "test-series"
+
+
+def onsets_s(path: Path) -> list[float]:
+    """Times where sound starts after at least 300 ms of silence, read from the decoded MP3."""
+    audio, rate = decode(path)
+    levels = frame_levels_db(audio[:, 0], rate)
+    sounding = levels > levels.max() - 45
+    found, quiet = [], 30
+    for index, is_sound in enumerate(sounding):
+        if is_sound and quiet >= 30:
+            found.append(index * 0.01)
+        quiet = 0 if is_sound else quiet + 1
+    return found
+
+
+def test_captions_and_transcript_match_the_audio(published):
+    folder = out(published)
+    cues = webvtt.read(str(folder / "01-alpha.vtt"))
+    subtitles = list(srt.parse((folder / "01-alpha.srt").read_text()))
+    assert [c.text.replace("\n", " ") for c in cues] == [s.content.replace("\n", " ") for s in subtitles] == [
+        "The first sentence has a handful of ordinary words.", "A second sentence follows it closely.",
+        "A new paragraph starts here after a pause.", "It ends the episode with a few more words to say."]
+    starts = [c.start_in_seconds + int(c.start.split(".")[1]) / 1000 for c in cues]
+    detected = onsets_s(folder / "01-alpha.mp3")
+    assert len(detected) == len(starts)
+    for cue_start, onset in zip(starts, detected):
+        assert abs(cue_start - onset) <= 0.05, (cue_start, onset)
+    transcript = (folder / "01-alpha.txt").read_text()
+    assert transcript.startswith("Episode 1 — alpha\n\nThe first sentence")
+
+
+def test_feed_is_valid_rss_with_itunes_and_transcripts(published):
+    folder = out(published)
+    root = ET.parse(folder / "feed.xml").getroot()
+    assert root.tag == "rss" and root.get("version") == "2.0"
+    channel = root.find("channel")
+    assert channel.findtext("title") == "Test Series: Testing"
+    assert channel.findtext("description") == "A series for tests."
+    assert channel.findtext("language") == "en"
+    assert channel.find(f"{ITUNES}image").get("href") == f"{BASE}/cover.png"
+    assert channel.find(f"{ITUNES}category").get("text") == "Technology"
+    assert channel.findtext(f"{ITUNES}explicit") == "no"
+    items = channel.findall("item")
+    assert [i.findtext("title") for i in items] == ["Episode 1 — alpha", "Episode 2 — beta", "Episode 3 — gamma"]
+    for number, item in enumerate(items, start=1):
+        stem = ["01-alpha", "02-beta", "03-gamma"][number - 1]
+        guid = item.find("guid")
+        assert guid.text == f"urn:audio-overviews:test-series:{stem[3:]}" and guid.get("isPermaLink") == "false"
+        assert email.utils.parsedate_to_datetime(item.findtext("pubDate")).date().isoformat() == "2026-02-19"
+        assert item.findtext("description") == f"Summary of {stem[3:]}."
+        enclosure = item.find("enclosure")
+        assert enclosure.get("url") == f"{BASE}/{stem}.mp3"
+        assert int(enclosure.get("length")) == (folder / f"{stem}.mp3").stat().st_size
+        assert enclosure.get("type") == "audio/mpeg"
+        assert int(item.findtext(f"{ITUNES}duration")) > 0
+        assert item.findtext(f"{ITUNES}episode") == str(number)
+        transcripts = {t.get("type"): t.get("url") for t in item.findall(f"{PODCAST}transcript")}
+        assert transcripts == {"text/vtt": f"{BASE}/{stem}.vtt", "application/x-subrip": f"{BASE}/{stem}.srt",
+                               "text/plain": f"{BASE}/{stem}.txt"}
+
+
+def test_guids_never_change_on_rebuild(published):
+    before = [g.text for g in ET.parse(out(published) / "feed.xml").getroot().iter("guid")]
+    script = published / "scripts" / "test-series" / "02-beta.md"
+    script.write_text(script.read_text().replace("handful", "bunch"))
+    build(Project(published), [], BuildOptions(base_url=BASE))
+    after = [g.text for g in ET.parse(out(published) / "feed.xml").getroot().iter("guid")]
+    assert before == after
+
+
+def damage(folder: Path) -> None:
+    """Four faults a producer could ship: clipped, too quiet, wrong album tag, missing cover."""
+    for name, gain in (("01-alpha.mp3", 4.0), ("02-beta.mp3", 10 ** (-10 / 20))):
+        path = folder / name
+        tags = ID3(path)
+        audio, rate = decode(path)
+        encode_mp3(np.clip(audio * gain, -1.0, 1.0), rate, path, 128)
+        tags.save(path, v2_version=3)
+    tags = ID3(folder / "03-gamma.mp3")
+    tags.add(TALB(encoding=1, text="Another Album"))
+    tags.delall("APIC")
+    tags.save(folder / "03-gamma.mp3", v2_version=3)
+
+
+def test_check_passes_on_a_build_and_names_each_fault_on_a_damaged_copy(published, tmp_path):
+    result = CliRunner().invoke(app, ["--project", str(published), "check"])
+    assert result.exit_code == 0, result.output
+    copy = tmp_path / "copy"
+    shutil.copytree(published, copy)
+    damage(out(copy))
+    failed = {(g.file, g.name) for g in check_project(Project(copy)) if not g.passed}
+    assert ("01-alpha.mp3", "clipping") in failed
+    assert ("01-alpha.mp3", "true peak") in failed
+    assert ("02-beta.mp3", "loudness") in failed
+    assert ("03-gamma.mp3", "series tags") in failed
+    assert ("03-gamma.mp3", "cover") in failed
+    assert not any(file == "02-beta.mp3" and name in ("clipping", "series tags") for file, name in failed)
+    result = CliRunner().invoke(app, ["--project", str(copy), "check"])
+    assert result.exit_code == 1
+    assert "Another Album" in result.output and "missing" in result.output
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _require_browser():
+    if os.environ.get("EPISODES_REQUIRE_BROWSER") == "1":
+        assert CHROMIUM, "Chromium is required (apt-get install chromium)"
+    elif not CHROMIUM:
+        pytest.skip("no Chromium here (apt-get install chromium)")
+    return pytest.importorskip("playwright.sync_api")
+
+
+def test_review_page_in_a_real_browser(published, tmp_path):
+    sync_api = _require_browser()
+    page_path = out(published) / "index.html"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        problems: list[str] = []
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+        page.goto(page_path.as_uri())
+        players = page.evaluate("""async () => Promise.all([...document.querySelectorAll('audio')].map(a =>
+            new Promise(done => {
+              const report = () => done({src: a.currentSrc, duration: a.duration, error: a.error && a.error.code});
+              if (a.readyState >= 1) report(); else { a.onloadedmetadata = report; a.onerror = report; a.load(); }
+            })))""")
+        images = page.evaluate("[...document.images].map(i => [i.getAttribute('src'), i.naturalWidth])")
+        page.click("#episode-02-beta details summary")
+        page.click("#episode-02-beta .transcript p:nth-of-type(2)")
+        seeked = page.evaluate("document.querySelector('#episode-02-beta audio').currentTime")
+        screenshot = tmp_path / "review.png"
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    assert problems == []
+    assert [Path(p["src"]).name for p in players] == ["01-alpha.mp3", "02-beta.mp3", "03-gamma.mp3"]
+    assert all(p["error"] is None and p["duration"] > 5 for p in players)
+    assert len(images) == 4 and all(width > 0 for _, width in images)  # cover and three plots
+    assert seeked >= 1.0  # clicking the second sentence moved the player to it
+    assert screenshot.stat().st_size > 20_000
