@@ -29,7 +29,7 @@ from . import __version__
 from .audio import assemble, cap_pauses, resample, trim_silence
 from .cache import CorruptEntry, SentenceCache, sentence_key
 from .captions import Cue, split_cue, to_srt, to_transcript, to_webvtt
-from .engines import Engine, engine_identity, load_engine
+from .engines import Engine, load_engine
 from .errors import ConfigError, DurationError, PipelineError, ScriptError
 from .export import TagValues, decode, encode_mp3, write_tags
 from .files import output_lock, remove_partials, replacing

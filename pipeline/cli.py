@@ -14,7 +14,6 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -70,8 +69,8 @@ def fail(exc: BaseException, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _overrides(target_lufs: Optional[float], ceiling_dbtp: Optional[float], duration_s: Optional[float],
-               bitrate_kbps: Optional[int], channels: Optional[int]) -> dict[str, object]:
+def _overrides(target_lufs: float | None, ceiling_dbtp: float | None, duration_s: float | None,
+               bitrate_kbps: int | None, channels: int | None) -> dict[str, object]:
     given = {"target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp, "target_duration_s": duration_s,
              "bitrate_kbps": bitrate_kbps, "channels": channels}
     return {k: v for k, v in given.items() if v is not None}
@@ -112,13 +111,13 @@ def build_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say which episodes would be rebuilt, and why."),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="Episodes built at once (default: all cores)."),
     strict: bool = typer.Option(False, "--strict", help="Fail an episode that cannot be fitted to its duration window."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Public URL of out/<series>/, for the feed."),
-    voice: Optional[str] = VOICE,
-    target_lufs: Optional[float] = TARGET_LUFS,
-    ceiling_dbtp: Optional[float] = CEILING,
-    duration: Optional[float] = DURATION,
-    bitrate: Optional[int] = BITRATE,
-    channels: Optional[int] = CHANNELS,
+    base_url: str | None = typer.Option(None, "--base-url", help="Public URL of out/<series>/, for the feed."),
+    voice: str | None = VOICE,
+    target_lufs: float | None = TARGET_LUFS,
+    ceiling_dbtp: float | None = CEILING,
+    duration: float | None = DURATION,
+    bitrate: int | None = BITRATE,
+    channels: int | None = CHANNELS,
 ) -> None:
     """Build episodes into out/<series>/: MP3s, captions, transcripts, manifest, review page and feed.
 
@@ -152,10 +151,10 @@ def build_command(
 
             report = build(state.project, targets or [], options, on_stage, on_finished, on_plan)
     except PipelineError as exc:
-        raise fail(exc)
+        raise fail(exc) from None
     except KeyboardInterrupt:
         errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     for job, result in zip(report.jobs, report.results):
         console.print(f"{escape(job.series.slug)}/{escape(result.file)}  {_summary_line(result)}", highlight=False,
                       soft_wrap=True)
@@ -187,7 +186,7 @@ def check() -> None:
         with console.status("checking") as status:
             gates = check_project(state.project, lambda name: status.update(f"checking {name}"))
     except PipelineError as exc:
-        raise fail(exc)
+        raise fail(exc) from None
     failed = [g for g in gates if not g.passed]
     _print_gates(failed)
     console.print(f"{len(gates)} checks, {len(failed)} failed.")
@@ -198,7 +197,7 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
     try:
         plan, problems = dry_run(state.project, targets, options)
     except PipelineError as exc:
-        raise fail(exc)
+        raise fail(exc) from None
     table = Table("episode", "would", "why")
     for job, reason in plan:
         table.add_row(f"{job.series.slug}/{job.episode.stem}", "[yellow]rebuild[/]" if reason else "[dim]skip[/]",
@@ -239,9 +238,9 @@ def _play(path: Path) -> None:
 def preview(
     target: str = typer.Argument(..., help="One episode: slug, number or script path."),
     play: bool = typer.Option(False, "--play", help="Play it when done, if a player is installed."),
-    voice: Optional[str] = VOICE,
-    target_lufs: Optional[float] = TARGET_LUFS,
-    duration: Optional[float] = DURATION,
+    voice: str | None = VOICE,
+    target_lufs: float | None = TARGET_LUFS,
+    duration: float | None = DURATION,
 ) -> None:
     """Build one episode to out/<series>/preview/ (not the release file) and print its figures."""
     options = BuildOptions(voice=voice, overrides=_overrides(target_lufs, None, duration, None, None))
@@ -252,7 +251,7 @@ def preview(
             result = build_episode(job, lambda m: status.update(f"{job.episode.stem}: {m}"), state.project.cache,
                                    out_path=path)
     except PipelineError as exc:
-        raise fail(exc, 1)
+        raise fail(exc, 1) from None
     table = Table(show_header=False, box=None)
     for key, value in (("file", path), ("duration", f"{result.duration_s:.2f} s (window "
                        f"{job.production.window_s[0]:g}-{job.production.window_s[1]:g} s)"),
@@ -274,7 +273,7 @@ def list_command() -> None:
     try:
         jobs, problems = plan_jobs(state.project, [], BuildOptions())
     except PipelineError as exc:
-        raise fail(exc)
+        raise fail(exc) from None
     table = Table("series", "episode", "title", "status", "duration", "LUFS", "dBTP")
     for job in jobs:
         entry = load_manifest(job.out_path.parent).get(job.out_path.name)
@@ -334,7 +333,7 @@ def cover(
         with replacing(path) as temporary:
             temporary.write_bytes(render_cover(info))
     except PipelineError as exc:
-        raise fail(exc)
+        raise fail(exc) from None
     console.print(f"wrote {path} ({path.stat().st_size // 1000} KB)")
 
 
@@ -345,7 +344,7 @@ def cache(prune: bool = typer.Option(False, "--prune", help="Delete entries no b
         store = state.project.cache
         used = used_cache_keys(state.project)
     except PipelineError as exc:
-        raise fail(exc)
+        raise fail(exc) from None
     stats = store.stats()
     in_use = len(store.keys() & used)
     console.print(f"{store.folder}: {stats.entries} entries, {stats.bytes / 1e6:.1f} MB; "
@@ -361,7 +360,7 @@ def voices() -> None:
     try:
         profiles = state.project.voices()
     except PipelineError as exc:
-        raise fail(exc)
+        raise fail(exc) from None
     table = Table("voice", "engine", "model", "installed")
     for profile in profiles.values():
         ok = engine_installed(profile.engine)
@@ -373,8 +372,8 @@ def voices() -> None:
 @app.command()
 def say(
     text: str = typer.Argument(..., help="A phrase to audition, with the lexicon applied."),
-    voice: Optional[str] = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the audio here (.mp3 or .wav)."),
+    voice: str | None = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the audio here (.mp3 or .wav)."),
     play: bool = typer.Option(False, "--play", help="Play it, if a player is installed."),
 ) -> None:
     """Audition a phrase: shows what the voice will read (and its phonemes), and speaks it."""
@@ -404,7 +403,7 @@ def say(
             if play:
                 _play(path)
     except PipelineError as exc:
-        raise fail(exc)
+        raise fail(exc) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

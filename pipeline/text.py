@@ -59,7 +59,7 @@ class Lexicon:
             if pattern is None:
                 continue
             ignore_case = bool(pattern.flags & re.IGNORECASE)
-            text = pattern.sub(lambda m: table[m.group(1).lower() if ignore_case else m.group(1)], text)
+            text = pattern.sub(lambda m, t=table, i=ignore_case: t[m.group(1).lower() if i else m.group(1)], text)
         return text
 
 

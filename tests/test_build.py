@@ -10,7 +10,6 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 
 from pipeline.build import BuildOptions, Project, build
-from pipeline.errors import ScriptError
 
 from .conftest import episode_text, ffmpeg_duration_s, ffmpeg_ebur128
 

@@ -4,7 +4,6 @@ local-path code as a user's model, built end to end; guards and errors with doub
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np

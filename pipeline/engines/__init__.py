@@ -62,12 +62,6 @@ def load_engine(voice: VoiceProfile) -> Engine:
     return _module(voice).load(voice, thread_budget())
 
 
-@functools.lru_cache(maxsize=8)
-def engine_identity(voice: VoiceProfile) -> str:
-    """The voice's engine identity (engine version, model hash, speaker) without loading it."""
-    return _module(voice).identity(voice)
-
-
 def thread_budget() -> int:
     """Threads one engine may use: $EPISODES_THREADS (set per worker by parallel builds), else all cores."""
     return max(1, int(os.environ.get("EPISODES_THREADS") or os.cpu_count() or 1))
