@@ -64,8 +64,9 @@ def _model_paths(profile: VoiceProfile) -> tuple[Path, Path]:
 
 
 def identity(profile: VoiceProfile) -> str:
-    model, _ = _model_paths(profile)
-    return f"piper-{version('piper-tts')}:{model_file_identity(model)}:speaker={profile.speaker}"
+    model, config = _model_paths(profile)
+    return (f"piper-{version('piper-tts')}:{model_file_identity(model)}:{model_file_identity(config)}:"
+            f"speaker={profile.speaker}")
 
 
 def load(profile: VoiceProfile, threads: int) -> PiperEngine:
