@@ -25,8 +25,9 @@ def _require_coqui():
         pytest.importorskip("TTS", reason="the coqui extra is not installed: pip install -e '.[coqui]'")
 
 
-def make_tiny_vits(folder: Path) -> tuple[Path, Path]:
-    """A VITS model small enough to build in a second: random weights, no discriminator."""
+def make_tiny_vits(folder: Path, speakers: list[str] | None = None) -> tuple[Path, Path]:
+    """A VITS model small enough to build in a second: random weights, no discriminator;
+    multi-speaker (with a speakers.pth name map) when `speakers` are given."""
     import torch
     from TTS.config.shared_configs import BaseAudioConfig
     from TTS.tts.configs.shared_configs import CharactersConfig
@@ -39,15 +40,20 @@ def make_tiny_vits(folder: Path) -> tuple[Path, Path]:
                     resblock_dilation_sizes_decoder=[[1, 3]], upsample_rates_decoder=[8, 8, 4],
                     upsample_initial_channel_decoder=32, upsample_kernel_sizes_decoder=[16, 16, 8],
                     init_discriminator=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    if speakers:
+        torch.save({name: index for index, name in enumerate(speakers)}, folder / "speakers.pth")
+        args.num_speakers, args.use_speaker_embedding = len(speakers), True
+        args.speakers_file, args.speaker_embedding_channels = str(folder / "speakers.pth"), 16
     characters = CharactersConfig(characters_class="TTS.tts.models.vits.VitsCharacters", pad="_", eos="", bos="",
                                   blank=None, characters="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
                                   punctuations="!'(),-.:;? ", phonemes=None)
     config = VitsConfig(model_args=args, use_phonemes=False, text_cleaner="english_cleaners", characters=characters,
                         audio=BaseAudioConfig(sample_rate=22050, hop_length=256, win_length=1024, fft_size=1024,
                                               num_mels=80))
+    config.num_speakers = len(speakers or [])
     torch.manual_seed(0)
     model = Vits(config)
-    folder.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model.state_dict()}, folder / "model.pth")
     config.save_json(str(folder / "config.json"))
     return folder / "model.pth", folder / "config.json"
@@ -99,6 +105,23 @@ def test_episode_through_coqui_is_processed_like_a_piper_one(coqui_project):
     assert {f.desc: f.text[0] for f in tags.getall("TXXX")}["engine"].startswith("coqui-")
     assert str(tags["TRCK"]) == "1/3" and str(tags["TALB"]) == "Test Series: Testing"
     assert path.with_suffix(".vtt").exists()
+
+
+@pytest.mark.coqui
+def test_multi_speaker_model_needs_and_uses_a_speaker_name(tmp_path):
+    _require_coqui()
+    model, config = make_tiny_vits(tmp_path / "multi", speakers=["ada", "grace"])
+    profile = tmp_path / "duo.yaml"
+    profile.write_text(f"engine: coqui\nmodel: {model}\nconfig: {config}\n")
+    with pytest.raises(EngineError, match="this model has several speakers; set `speaker:` \\(for example 'ada'\\)"):
+        coqui.load(load_voice(profile), threads=1)
+    profile.write_text(f"engine: coqui\nmodel: {model}\nconfig: {config}\nspeaker: hopper\n")
+    with pytest.raises(EngineError, match="speaker 'hopper' is not in this model \\(known: ada, grace\\)"):
+        coqui.load(load_voice(profile), threads=1)
+    profile.write_text(f"engine: coqui\nmodel: {model}\nconfig: {config}\nspeaker: grace\n")
+    engine = coqui.load(load_voice(profile), threads=1)
+    assert len(engine.synthesize("Grace speaks this line.", 1.0)) > 0
+    assert "speaker=grace" in engine.identity
 
 
 def test_coqui_voice_without_the_extra_fails_that_episode_only(project, tone_engine, monkeypatch):
