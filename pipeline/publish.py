@@ -51,25 +51,32 @@ class PageEpisode:
     def file(self) -> str:
         return f"{self.stem}.mp3"
 
-    def __getattr__(self, suffix: str) -> str:
-        if suffix in ("vtt", "srt", "txt"):
-            return f"{self.stem}.{suffix}"
-        if suffix == "plot":
-            return f"{self.stem}.png"
-        if suffix == "duration":
-            return clock(self.result.duration_s)
-        raise AttributeError(suffix)
+    @property
+    def vtt(self) -> str:
+        return f"{self.stem}.vtt"
+
+    @property
+    def srt(self) -> str:
+        return f"{self.stem}.srt"
+
+    @property
+    def txt(self) -> str:
+        return f"{self.stem}.txt"
+
+    @property
+    def plot(self) -> str:
+        return f"{self.stem}.png"
+
+    @property
+    def duration(self) -> str:
+        return clock(self.result.duration_s)
 
 
 def render_review_page(series: Series, jobs: list[Job], entries: dict[str, EpisodeResult], series_gates: list[Gate]) -> str:
     environment = Environment(loader=PackageLoader("pipeline", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    episodes = []
-    for job in jobs:
-        result = entries.get(job.out_path.name)
-        if result is not None:
-            for cue in result.captions:
-                cue["clock"] = clock(cue["start_s"])
-        episodes.append(PageEpisode(job.episode.number, job.episode.stem, job.episode.title, job.episode.summary, result))
+    environment.filters["clock"] = clock
+    episodes = [PageEpisode(job.episode.number, job.episode.stem, job.episode.title, job.episode.summary,
+                            entries.get(job.out_path.name)) for job in jobs]
     failures = sum(not g.passed for g in series_gates) + sum(
         not g["passed"] for e in episodes if e.built for g in e.result.gates)
     total = sum(e.result.duration_s for e in episodes if e.built)
