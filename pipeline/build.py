@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import multiprocessing
 import os
 import queue
@@ -32,7 +33,7 @@ from .captions import Cue, split_cue, to_srt, to_transcript, to_webvtt
 from .engines import Engine, load_engine
 from .errors import ConfigError, DurationError, PipelineError, ScriptError
 from .export import TagValues, decode, encode_mp3, write_tags
-from .files import output_lock, remove_partials, replacing
+from .files import output_lock, remove_partials, replacing, write_if_changed
 from .fit import rate_for_window
 from .gates import Gate, audio_gates, tag_gates
 from .limiter import level
@@ -49,6 +50,8 @@ MAX_FIT_ATTEMPTS = 4
 MAX_MASTER_ATTEMPTS = 5
 LOUDNESS_ACCURACY_LU = 0.1
 PEAK_RETRY_MARGIN_DB = 0.05
+PUBLISHED_NAME = ".published.json"
+"""Per series: the key of its last publishing and the tag gates found then."""
 SIDECARS = (".vtt", ".srt", ".txt", ".png")
 """Files written next to each MP3: captions, transcript, review plot."""
 
@@ -528,25 +531,55 @@ def build(project: Project, targets: list[str], options: BuildOptions,
                           project.staging_dir)
             on_finished(jobs[index], result)
         report.results = [results[index] for index in range(len(jobs))]
-        report.series_gates = publish(project, {job.series.slug for job in jobs}, options)
+        touched = {job.series.slug: job.series for job in jobs}
+        report.series_gates = publish(project, [touched[slug] for slug in sorted(touched)], options)
     return report
 
 
-def publish(project: Project, slugs: set[str], options: BuildOptions) -> list[Gate]:
-    """Check tags across each series and write its review page and feed; returns the tag gates."""
-    every_job, _ = plan_jobs(project, [], dataclasses.replace(options, overrides={}))
+def publish(project: Project, series_list: list[Series], options: BuildOptions) -> list[Gate]:
+    """Check tags across each series and write its review page and feed; returns the tag gates.
+
+    Skipped for a series whose manifest, series file, cover, base URL and MP3s are as they were
+    at its last publishing (the gates found then are returned), so a no-op build stays fast.
+    """
+    every_job: list[Job] | None = None
     gates: list[Gate] = []
-    for slug in sorted(slugs):
-        jobs = [job for job in every_job if job.series.slug == slug]
-        if not jobs:
+    for series in series_list:
+        folder = project.out_dir / series.slug
+        base_url = options.base_url or series.base_url
+        key = _publish_key(series, folder, base_url)
+        state = _load_json(folder / PUBLISHED_NAME)
+        if state.get("key") == key:
+            gates.extend(Gate(**g) for g in state["gates"])
             continue
-        series, folder = jobs[0].series, project.out_dir / slug
+        if every_job is None:
+            every_job, _ = plan_jobs(project, [], dataclasses.replace(options, overrides={}))
+        jobs = [job for job in every_job if job.series.slug == series.slug]
         entries = load_manifest(folder)
         series_gates = tag_gates(sorted(folder.glob("*.mp3")), series)
         gates.extend(series_gates)
         write_review_page(series, jobs, entries, series_gates, folder, project.staging_dir)
-        write_feed(series, jobs, entries, options.base_url or series.base_url, folder, project.staging_dir)
+        write_feed(series, jobs, entries, base_url, folder, project.staging_dir)
+        document = {"key": key, "gates": [dataclasses.asdict(g) for g in series_gates]}
+        write_if_changed(folder / PUBLISHED_NAME, json.dumps(document, indent=1).encode(), project.staging_dir)
     return gates
+
+
+def _publish_key(series: Series, folder: Path, base_url: str) -> str:
+    digest = hashlib.sha256(f"{__version__}|{base_url}".encode())
+    for path in (folder / "manifest.json", series.config_path, series.cover):
+        digest.update(path.read_bytes() if path is not None and path.exists() else b"-")
+    for mp3 in sorted(folder.glob("*.mp3")):
+        stat = mp3.stat()
+        digest.update(f"{mp3.name}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def check_project(project: Project, on_file: Callable[[str], None] = lambda name: None) -> list[Gate]:

@@ -22,7 +22,8 @@ def run(project: Path, targets=(), **options):
 
 def out_files(project: Path) -> list[str]:
     """MP3s and the manifest in the series' output folder (sidecars are checked on their own)."""
-    return sorted(p.name for p in (project / "out" / "test-series").iterdir() if p.suffix in (".mp3", ".json"))
+    return sorted(p.name for p in (project / "out" / "test-series").iterdir()
+                  if p.suffix in (".mp3", ".json") and not p.name.startswith("."))
 
 
 def test_batch_builds_measured_tagged_mp3s_and_manifest(project, tone_engine):

@@ -184,3 +184,9 @@ def test_review_page_in_a_real_browser(published, tmp_path):
     assert len(images) == 4 and all(width > 0 for _, width in images)  # cover and three plots
     assert seeked >= 1.0  # clicking the second sentence moved the player to it
     assert screenshot.stat().st_size > 20_000
+
+
+def test_a_new_base_url_alone_republishes_the_feed(published):
+    build(Project(published), [], BuildOptions(base_url="https://mirror.example.net/ft"))
+    urls = [e.get("url") for e in ET.parse(out(published) / "feed.xml").getroot().iter("enclosure")]
+    assert urls[0] == "https://mirror.example.net/ft/01-alpha.mp3"
