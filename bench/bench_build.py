@@ -20,14 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline import build as build_module  # noqa: E402
-from pipeline.build import BuildOptions, Project, build, master, plan_jobs, Synthesizer, synthesize_fitted  # noqa: E402
+from pipeline import episode as episode_module  # noqa: E402
+from pipeline.build import build  # noqa: E402
 from pipeline.engines import load_engine  # noqa: E402
+from pipeline.episode import Synthesizer, master, synthesize_fitted  # noqa: E402
 from pipeline.export import decode, ffmpeg_path, write_tags  # noqa: E402
+from pipeline.jobs import BuildOptions, Project, plan_jobs  # noqa: E402
 from pipeline.loudness import measure  # noqa: E402
 from pipeline.text import plan_utterances  # noqa: E402
 
@@ -61,11 +62,11 @@ def cold_build(project: Path, jobs: int) -> tuple[float, float | None]:
     if jobs == 1:
         def timed_load(voice):
             return timed.setdefault(voice.name, TimedEngine(load_engine(voice)))
-        build_module.load_engine = timed_load
+        episode_module.load_engine = timed_load
     started = time.perf_counter()
     report = build(Project(project), [], BuildOptions(jobs=jobs))
     wall = time.perf_counter() - started
-    build_module.load_engine = load_engine
+    episode_module.load_engine = load_engine
     assert not report.failed, [r.error for r in report.results]
     return wall, (sum(t.seconds for t in timed.values()) if jobs == 1 else None)
 

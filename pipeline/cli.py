@@ -18,21 +18,30 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from .build import BuildOptions, BuildReport, Job, check_project, build, build_episode, dry_run, plan_jobs, rebuild_reason, used_cache_keys
+from .build import BuildReport, build, check_project, dry_run, used_cache_keys
+from .cover import render_cover
 from .engines import INSTALL_HINTS, engine_installed, load_engine
+from .episode import build_episode
 from .errors import PipelineError
 from .export import decode, encode_mp3, write_wav
-from .limiter import level
-from .loudness import measure as measure_audio
-from .build import Project
-from .manifest import EpisodeResult, load_manifest
-from .cover import render_cover
 from .files import replacing
 from .gates import Gate
+from .jobs import BuildOptions, Job, Project, plan_jobs, rebuild_reason
+from .limiter import level
+from .loudness import measure as measure_audio
+from .manifest import EpisodeResult, load_manifest
 from .settings import Production, load_series
 from .text import prepare
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from mutagen.id3 import APIC, COMM, ID3, TALB, TCON, TCOP, TIT2, TPE1, TPE2, TRCK, TXXX, USLT, TDRC
+from mutagen.id3 import APIC, COMM, ID3, TALB, TCON, TCOP, TDRC, TIT2, TPE1, TPE2, TRCK, TXXX, USLT
 
 with warnings.catch_warnings():
     # pydub looks for ffmpeg on PATH at import; we hand it imageio-ffmpeg's binary instead.

@@ -47,7 +47,7 @@ class ToneEngine:
 @pytest.fixture
 def tone_engine(monkeypatch) -> ToneEngine:
     engine = ToneEngine()
-    monkeypatch.setattr("pipeline.build.load_engine", lambda voice: engine)
+    monkeypatch.setattr("pipeline.episode.load_engine", lambda voice: engine)
     monkeypatch.setattr("pipeline.cli.load_engine", lambda voice: engine)
     return engine
 

@@ -9,7 +9,8 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 
-from pipeline.build import BuildOptions, Project, build
+from pipeline.build import build
+from pipeline.jobs import BuildOptions, Project
 
 from .conftest import episode_text, ffmpeg_duration_s, ffmpeg_ebur128
 

@@ -97,7 +97,7 @@ def test_install_hint_with_brackets_is_printed_intact(project, tone_engine, monk
     from pipeline import engines
 
     monkeypatch.setattr(engines, "engine_installed", lambda name: name != "coqui")
-    monkeypatch.setattr("pipeline.build.load_engine", engines.load_engine.__wrapped__)
+    monkeypatch.setattr("pipeline.episode.load_engine", engines.load_engine.__wrapped__)
     (project / "voices" / "vits.yaml").write_text("engine: coqui\nmodel: tts_models/en/ljspeech/vits\n")
     result = episodes(project, "build", "--voice", "vits", "alpha")
     assert result.exit_code == 1

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from mutagen.id3 import ID3
 
-from pipeline.build import BuildOptions, Project, build
+from pipeline.build import build
 from pipeline.engines import coqui
 from pipeline.errors import EngineError
+from pipeline.jobs import BuildOptions, Project
 from pipeline.settings import load_voice
 
 from .conftest import ffmpeg_duration_s, ffmpeg_ebur128
@@ -132,7 +133,7 @@ def test_coqui_voice_without_the_extra_fails_that_episode_only(project, tone_eng
     script = project / "scripts" / "test-series" / "02-beta.md"
     script.write_text(script.read_text().replace("tags: [Testing]\n", "tags: [Testing]\nvoice: vits\n"))
     real = engines.load_engine.__wrapped__
-    monkeypatch.setattr("pipeline.build.load_engine",
+    monkeypatch.setattr("pipeline.episode.load_engine",
                         lambda voice: tone_engine if voice.engine == "piper" else real(voice))
     report = build(Project(project), [], BuildOptions())
     by_file = {r.file: r for r in report.results}

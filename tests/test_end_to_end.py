@@ -9,7 +9,8 @@ import shutil
 import pytest
 from mutagen.id3 import ID3
 
-from pipeline.build import BuildOptions, Project, build
+from pipeline.build import build
+from pipeline.jobs import BuildOptions, Project
 
 from .conftest import REPO, ffmpeg_duration_s, ffmpeg_ebur128
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.build import BuildOptions, Project, build, dry_run
+from pipeline.build import build, dry_run
 from pipeline.cli import app
 from pipeline.errors import LockedError
 from pipeline.files import output_lock
+from pipeline.jobs import BuildOptions, Project
 
 from .conftest import REPO
 

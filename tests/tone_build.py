@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import build as build_module
-from pipeline.build import BuildOptions, Project, build
+from pipeline import episode as episode_module
+from pipeline.build import build
+from pipeline.jobs import BuildOptions, Project
 
 from .conftest import ToneEngine
 
@@ -28,7 +29,7 @@ class SlowToneEngine(ToneEngine):
 def main() -> int:
     project, jobs, delay = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     engine = SlowToneEngine(delay)
-    build_module.load_engine = lambda voice: engine
+    episode_module.load_engine = lambda voice: engine
     report = build(Project(project), [], BuildOptions(jobs=jobs))
     return 1 if report.failed else 0
 
