@@ -130,7 +130,7 @@ def publish(project: Project, series_list: list[Series], options: BuildOptions) 
             every_job, _ = plan_jobs(project, [], dataclasses.replace(options, overrides={}))
         jobs = [job for job in every_job if job.series.slug == series.slug]
         entries = load_manifest(folder)
-        series_gates = tag_gates(sorted(folder.glob("*.mp3")), series)
+        series_gates = tag_gates(sorted(folder.glob("*.mp3")), series, jobs[0].track_total)
         gates.extend(series_gates)
         write_review_page(series, jobs, entries, series_gates, folder, project.staging_dir)
         write_feed(series, jobs, entries, base_url, folder, project.staging_dir)
@@ -168,8 +168,8 @@ def check_project(project: Project, on_file: Callable[[str], None] = lambda name
         audio, rate = decode(job.out_path)
         gates.extend(audio_gates(job.out_path.name, audio, rate, measure(audio, rate), job.production))
     for slug in sorted({job.series.slug for job in jobs}):
-        series = next(job.series for job in jobs if job.series.slug == slug)
-        gates.extend(tag_gates(sorted((project.out_dir / slug).glob("*.mp3")), series))
+        first = next(job for job in jobs if job.series.slug == slug)
+        gates.extend(tag_gates(sorted((project.out_dir / slug).glob("*.mp3")), first.series, first.track_total))
     return gates
 
 

@@ -16,7 +16,8 @@ import traceback
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -136,28 +137,29 @@ def build_command(
                            overrides=_overrides(target_lufs, ceiling_dbtp, duration, bitrate, channels))
     if dry_run:
         raise typer.Exit(_dry_run(options, targets or []))
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    overall = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)
+    episodes_now = Progress(TextColumn("  {task.description}"), TimeElapsedColumn(), console=console)
+    active: dict[str, TaskID] = {}
+    total = overall.add_task("planning", total=None)
+
+    def on_plan(todo: list[Job]) -> None:
+        overall.update(total, total=len(todo), description=f"building {len(todo)} episodes")
+
+    def on_stage(stem: str, message: str) -> None:
+        if stem not in active:
+            active[stem] = episodes_now.add_task(stem, total=None)
+        episodes_now.update(active[stem], description=f"{stem}: {message}")
+
+    def on_finished(job: Job, result: EpisodeResult) -> None:
+        overall.advance(total)
+        if job.episode.stem in active:
+            episodes_now.remove_task(active.pop(job.episode.stem))
+        if not console.is_terminal:
+            errors.print(f"finished {job.series.slug}/{result.file}: {result.status}", highlight=False)
+
     try:
-        with Progress(*columns, console=console, transient=True) as progress:
-            overall = progress.add_task("episodes", total=None)
-            active: dict[str, TaskID] = {}
-
-            def on_plan(todo: list[Job]) -> None:
-                progress.update(overall, total=len(todo), description=f"building {len(todo)} episodes")
-
-            def on_stage(stem: str, message: str) -> None:
-                if stem not in active:
-                    active[stem] = progress.add_task(stem, total=None)
-                progress.update(active[stem], description=f"  {stem}: {message}")
-
-            def on_finished(job: Job, result: EpisodeResult) -> None:
-                progress.advance(overall)
-                if job.episode.stem in active:
-                    progress.remove_task(active.pop(job.episode.stem))
-                if not console.is_terminal:
-                    errors.print(f"finished {job.series.slug}/{result.file}: {result.status}", highlight=False)
-
+        with Live(Group(overall, episodes_now), console=console, transient=True):
             report = build(state.project, targets or [], options, on_stage, on_finished, on_plan)
     except PipelineError as exc:
         raise fail(exc) from None

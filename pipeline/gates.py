@@ -72,8 +72,10 @@ def _frame_text(tags: ID3, key: str) -> str | None:
     return str(tags[key]) if key in tags else None
 
 
-def tag_gates(files: list[Path], series: Series) -> list[Gate]:
-    """Tags complete and identical across the series, the cover embedded, tracks 1..N without gaps."""
+def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
+    """Tags complete and identical across the series, the cover embedded, track numbers unique
+    within 1..N where N (`episodes`) is the number of scripts in the series. An episode not
+    built yet is not a tag fault; `episodes check` reports it as missing."""
     gates: list[Gate] = []
     cover = series.cover.read_bytes() if series.cover else None
     reference: dict[str, str | None] | None = None
@@ -102,9 +104,11 @@ def tag_gates(files: list[Path], series: Series) -> list[Gate]:
         if track[0].isdigit():
             numbers.append(int(track[0]))
             total = track[1] if len(track) > 1 else "?"
-            gates.append(Gate(path.name, "track total", total == str(len(files)),
-                              f"{'/'.join(track)}, {len(files)} episodes in the folder"))
-    expected_numbers = list(range(1, len(files) + 1))
-    gates.append(Gate(series.slug, "track numbers", sorted(numbers) == expected_numbers,
-                      f"found {sorted(numbers)}, expected 1..{len(files)}"))
+            gates.append(Gate(path.name, "track total", total == str(episodes),
+                              f"{'/'.join(track)}, {episodes} episodes in the series"))
+    duplicated = sorted({n for n in numbers if numbers.count(n) > 1})
+    outside = sorted(n for n in numbers if not 1 <= n <= episodes)
+    problems = ([f"duplicated {duplicated}"] if duplicated else []) + ([f"outside 1..{episodes}: {outside}"] if outside else [])
+    gates.append(Gate(series.slug, "track numbers", not problems,
+                      "; ".join(problems) or f"{len(numbers)} unique numbers within 1..{episodes}"))
     return gates

@@ -187,6 +187,16 @@ def test_review_page_in_a_real_browser(published, tmp_path):
     assert screenshot.stat().st_size > 20_000
 
 
+def test_a_partial_build_of_a_series_fails_no_tag_gate(project, tone_engine):
+    report = build(Project(project), ["alpha", "gamma"], BuildOptions())
+    assert report.failed_gates == []
+    names = {(g.file, g.name): g.detail for g in report.series_gates}
+    assert names[("01-alpha.mp3", "track total")] == "1/3, 3 episodes in the series"
+    assert names[("test-series", "track numbers")] == "2 unique numbers within 1..3"
+    missing = {(g.file, g.name) for g in check_project(Project(project)) if not g.passed}
+    assert missing == {("02-beta.mp3", "exists")}  # check still reports the gap in the series
+
+
 def test_a_new_base_url_alone_republishes_the_feed(published):
     build(Project(published), [], BuildOptions(base_url="https://mirror.example.net/ft"))
     urls = [e.get("url") for e in ET.parse(out(published) / "feed.xml").getroot().iter("enclosure")]
