@@ -215,7 +215,7 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
                       reason or "up to date")
     console.print(table)
     for problem in problems:
-        errors.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)
+        errors.print(f"[red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     console.print(f"{sum(1 for _, r in plan if r)} of {len(plan)} episodes would be rebuilt.")
     return 1 if problems else 0
 
@@ -301,7 +301,7 @@ def list_command() -> None:
         table.add_row(job.series.slug, job.episode.stem, escape(job.episode.title), status, *figures)
     console.print(table)
     for problem in problems:
-        errors.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)
+        errors.print(f"[red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1 if problems else 0)
 
 

@@ -162,8 +162,10 @@ def plan_jobs(project: Project, targets: list[str], options: BuildOptions) -> tu
                 jobs.append(_job(project, series, episode, total, voices, lexicon, options))
             except PipelineError as exc:
                 errors.append(exc)
+    series_broken = any(e.path is not None and e.path.name == "series.yaml" for e in errors)
     for target in targets:
-        if target not in matched and not any(target in str(e.path) for e in errors):
+        # A target may be in a series that failed to load; its error is already reported.
+        if target not in matched and not series_broken and not any(target in str(e.path) for e in errors):
             errors.append(ScriptError(f"no episode matches {target!r} (give a slug, number or script path)"))
     return jobs, errors
 

@@ -263,7 +263,9 @@ def load_episodes(folder: Path) -> tuple[list[Episode], list[PipelineError]]:
         if clash is None:
             clean.append(episode)
             continue
-        what = f"number {episode.number}" if clash.number == episode.number else f"slug {episode.slug!r}"
-        errors.append(ScriptError(f"duplicate episode {what}, also used by {clash.path.name}", episode.path, 1))
+        field = "episode" if clash.number == episode.number else "slug"
+        what = f"number {episode.number}" if field == "episode" else f"slug {episode.slug!r}"
+        errors.append(ScriptError(f"duplicate episode {what}, also used by {clash.path.name}", episode.path,
+                                  episode.field_lines.get(field, 1)))
     clean.sort(key=lambda e: e.number)
     return clean, errors

@@ -161,3 +161,11 @@ def test_pause_longer_than_maximum_is_an_error(project, tone_engine):
     result = run(project, ["alpha"]).results[0]
     assert result.status == "error"
     assert "01-alpha.md:11: pause of 5000 ms is longer than max_pause_ms" in result.error
+
+
+def test_broken_series_file_is_the_only_error_for_its_targets(project, tone_engine):
+    series = project / "scripts" / "test-series" / "series.yaml"
+    series.write_text(series.read_text().replace("target_duration_s: 12", "target_duration_s: soon"))
+    report = run(project, ["alpha"])
+    assert report.results == []
+    assert [str(e) for e in report.errors] == [f"{series}:6: `target_duration_s` must be a float, got 'soon'"]
