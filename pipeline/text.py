@@ -106,6 +106,7 @@ _RANGE_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*[–-]\s*({_NUMBER})(?![\w.])"
 _ORDINAL_RE = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
 _YEAR_RE = re.compile(r"(?<![\w.])(1[89]\d\d|20\d\d)(?![\w.%])")
 _THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_LETTERS_DIGITS_RE = re.compile(r"(?<=[A-Za-z])(?=\d)")
 _DIGITS_RE = re.compile(_NUMBER)
 _SYMBOLS = [
     (re.compile(r"\bvs\.?(?=\s)"), "versus"),
@@ -148,6 +149,7 @@ def normalize(text: str) -> str:
     text = _RANGE_RE.sub(lambda m: f"{_words(m.group(1))} to {_words(m.group(2))}", text)
     text = _ORDINAL_RE.sub(lambda m: num2words(int(m.group(1)), to="ordinal"), text)
     text = _YEAR_RE.sub(lambda m: num2words(int(m.group(1)), to="year"), text)
+    text = _LETTERS_DIGITS_RE.sub(" ", text)  # "NF4" -> "NF 4", so the digit is read as a number
     for pattern, replacement in _SYMBOLS:
         text = pattern.sub(replacement, text)
     text = _DIGITS_RE.sub(lambda m: _words(m.group(0)), text)

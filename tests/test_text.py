@@ -25,6 +25,7 @@ from pipeline.text import Lexicon, LexiconEntry, load_lexicon, normalize, prepar
         ("A/B tests & more", "A or B tests and more"),
         ("3.5 vs. 2.1", "three point five versus two point one"),
         ("IA³", "IA cubed"),
+        ("NF4 and GPT4", "NF four and GPT four"),
     ],
 )
 def test_normalize(written, spoken):
