@@ -26,7 +26,7 @@ from .errors import PipelineError
 from .export import decode
 from .files import output_lock, remove_partials, write_if_changed
 from .gates import Gate, audio_gates, tag_gates
-from .jobs import BuildOptions, Job, Project, manifest_entry, plan_jobs, rebuild_reason, series_header
+from .jobs import BuildOptions, Job, Project, manifest_entries, plan_jobs, rebuild_reason, series_header
 from .loudness import measure
 from .manifest import EpisodeResult, load_manifest, save_manifest
 from .publish import write_feed, write_review_page
@@ -93,12 +93,13 @@ def build(project: Project, targets: list[str], options: BuildOptions,
     report = BuildReport(jobs=jobs, errors=errors)
     with output_lock(project.out_dir):
         remove_partials(project.out_dir)
-        todo = [job for job in jobs if options.force or rebuild_reason(job, manifest_entry(job)) is not None]
+        previous = manifest_entries(jobs)
+        todo = [job for job, entry in zip(jobs, previous) if options.force or rebuild_reason(job, entry) is not None]
         on_plan(todo)
         results: dict[int, EpisodeResult] = {}
-        for index, job in enumerate(jobs):
+        for index, (job, entry) in enumerate(zip(jobs, previous)):
             if job not in todo:
-                results[index] = dataclasses.replace(manifest_entry(job), status="up-to-date")
+                results[index] = dataclasses.replace(entry, status="up-to-date")
         for index, result in _execute(jobs, todo, project.cache, options, on_stage):
             results[index] = result
             save_manifest(jobs[index].out_path.parent, series_header(jobs[index].series), [result],
@@ -219,7 +220,8 @@ def _drain(messages, on_stage: StageCallback) -> None:
 def dry_run(project: Project, targets: list[str], options: BuildOptions) -> tuple[list[tuple[Job, str | None]], list[PipelineError]]:
     """Which episodes a build would rebuild, and why (None = up to date)."""
     jobs, errors = plan_jobs(project, targets, options)
-    return [(job, "--force" if options.force else rebuild_reason(job, manifest_entry(job))) for job in jobs], errors
+    return [(job, "--force" if options.force else rebuild_reason(job, entry))
+            for job, entry in zip(jobs, manifest_entries(jobs))], errors
 
 
 def used_cache_keys(project: Project) -> set[str]:

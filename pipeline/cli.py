@@ -39,10 +39,10 @@ from .errors import PipelineError
 from .export import decode, encode_mp3, write_wav
 from .files import replacing
 from .gates import Gate
-from .jobs import BuildOptions, Job, Project, plan_jobs, rebuild_reason
+from .jobs import BuildOptions, Job, Project, manifest_entries, plan_jobs, rebuild_reason
 from .limiter import level
 from .loudness import measure as measure_audio
-from .manifest import EpisodeResult, load_manifest
+from .manifest import EpisodeResult
 from .settings import Production, load_series
 from .text import prepare
 
@@ -286,8 +286,7 @@ def list_command() -> None:
     except PipelineError as exc:
         raise fail(exc) from None
     table = Table("series", "episode", "title", "status", "duration", "LUFS", "dBTP")
-    for job in jobs:
-        entry = load_manifest(job.out_path.parent).get(job.out_path.name)
+    for job, entry in zip(jobs, manifest_entries(jobs)):
         reason = rebuild_reason(job, entry)
         if not job.out_path.exists():
             status = "[red]missing[/]"

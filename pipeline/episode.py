@@ -24,7 +24,7 @@ from .fit import rate_for_window
 from .gates import audio_gates
 from .jobs import Job
 from .limiter import level
-from .loudness import LoudnessReport, measure
+from .loudness import LoudnessReport, measure, short_term_lufs
 from .manifest import EpisodeResult, load_manifest
 from .plots import render_plot
 from .script import Episode, file_hash
@@ -141,6 +141,8 @@ class Mastered:
     decoded: np.ndarray
     """The encoded file, decoded: what a listener hears."""
     decoded_rate: int
+    short_term_lufs: np.ndarray
+    """Short-term loudness of `decoded` (plain reading), for the plot."""
     gain_target_lufs: float
     """Loudness the gain stage aimed at, corrected for the encoder's level shift."""
     limiter_ceiling_dbtp: float
@@ -169,7 +171,8 @@ def master(job: Job, audio: np.ndarray, rate: int, path: Path, progress: Progres
         encode_mp3(mastered, production.sample_rate_hz, path, production.bitrate_kbps)
         progress("measuring the encoded file")
         decoded, decoded_rate = decode(path)
-        report = measure(decoded, decoded_rate)
+        short_term = short_term_lufs(decoded, decoded_rate)
+        report = measure(decoded, decoded_rate, short_term)
         loudness_error = production.target_lufs - report.integrated_lufs
         overshoot = report.true_peak_dbtp - production.ceiling_dbtp
         if abs(loudness_error) <= LOUDNESS_ACCURACY_LU and overshoot <= 0:
@@ -182,7 +185,7 @@ def master(job: Job, audio: np.ndarray, rate: int, path: Path, progress: Progres
         warnings.append(f"true peak {report.true_peak_dbtp:.2f} dBTP is over the {production.ceiling_dbtp:g} dBTP ceiling")
     if abs(report.integrated_lufs - production.target_lufs) > production.loudness_tolerance_lu:
         warnings.append(f"loudness {report.integrated_lufs:.2f} LUFS is off the {production.target_lufs:g} target")
-    return Mastered(report, decoded, decoded_rate, round(target, 3), round(ceiling, 3), warnings)
+    return Mastered(report, decoded, decoded_rate, short_term, round(target, 3), round(ceiling, 3), warnings)
 
 
 def _mastering_start(job: Job) -> tuple[float, float] | None:
@@ -212,6 +215,7 @@ def build_episode(job: Job, progress: Progress, cache: SentenceCache, strict: bo
     engine = load_engine(job.voice)
     synthesizer = Synthesizer(engine, engine.identity, episode, production.max_pause_ms, cache)
     speech = synthesize_fitted(job, synthesizer, plan, progress, strict)
+    script_hash = file_hash(episode.path)
     with replacing(out_path, job.staging_dir) as temporary:
         mastered = master(job, speech.audio, engine.sample_rate, temporary, progress, _mastering_start(job))
         report = mastered.report
@@ -221,7 +225,7 @@ def build_episode(job: Job, progress: Progress, cache: SentenceCache, strict: bo
             copyright=job.series.copyright, track=episode.number, track_total=job.track_total,
             date=episode.date, summary=episode.summary, narration=episode.narration,
             language=job.series.language, cover=job.series.cover,
-            custom={"script_sha256": file_hash(episode.path), "voice": job.voice.name, "engine": engine.identity},
+            custom={"script_sha256": script_hash, "voice": job.voice.name, "engine": engine.identity},
         ))
         size = temporary.stat().st_size
         progress("captions, gates and plot")
@@ -231,7 +235,7 @@ def build_episode(job: Job, progress: Progress, cache: SentenceCache, strict: bo
             ".vtt": to_webvtt(cues).encode(),
             ".srt": to_srt(cues).encode(),
             ".txt": to_transcript(episode.title, episode.narration).encode(),
-            ".png": render_plot(mastered.decoded, mastered.decoded_rate, production.target_lufs),
+            ".png": render_plot(mastered.decoded, mastered.short_term_lufs, production.target_lufs),
         }
         for suffix, data in sidecars.items():
             with replacing(out_path.with_suffix(suffix), job.staging_dir) as sidecar:
@@ -245,7 +249,7 @@ def build_episode(job: Job, progress: Progress, cache: SentenceCache, strict: bo
         words_per_minute=round(episode.word_count / report.duration_s * 60, 1),
         voice=job.voice.name, engine=engine.identity, rate_factor=speech.rate_factor,
         gain_target_lufs=mastered.gain_target_lufs, limiter_ceiling_dbtp=mastered.limiter_ceiling_dbtp,
-        file_bytes=size, script_hash=file_hash(episode.path),
+        file_bytes=size, script_hash=script_hash,
         inputs=job.inputs, cache_keys=speech.cache_keys, synthesized_sentences=synthesizer.synthesized,
         captions=[cue.to_dict() for cue in cues],
         gates=[{"name": g.name, "passed": g.passed, "detail": g.detail} for g in gates],

@@ -205,6 +205,10 @@ def series_header(series: Series) -> dict[str, str]:
     return {"series": series.title, "topic": series.topic, "album": series.album}
 
 
-def manifest_entry(job: Job) -> EpisodeResult | None:
-    """The manifest entry of the episode's MP3, if any."""
-    return load_manifest(job.out_path.parent).get(job.out_path.name)
+def manifest_entries(jobs: list[Job]) -> list[EpisodeResult | None]:
+    """Each job's manifest entry (None if it has none), reading each series' manifest once."""
+    manifests: dict[Path, dict[str, EpisodeResult]] = {}
+    for job in jobs:
+        if job.out_path.parent not in manifests:
+            manifests[job.out_path.parent] = load_manifest(job.out_path.parent)
+    return [manifests[job.out_path.parent].get(job.out_path.name) for job in jobs]

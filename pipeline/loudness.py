@@ -109,11 +109,12 @@ def short_term_lufs(x: np.ndarray, rate: int) -> np.ndarray:
     return np.asarray(meter.blockwise_loudness, dtype=float)
 
 
-def measure(x: np.ndarray, rate: int) -> LoudnessReport:
-    """Every figure the manifest and `episodes measure` report."""
+def measure(x: np.ndarray, rate: int, short_term: np.ndarray | None = None) -> LoudnessReport:
+    """Every figure the manifest and `episodes measure` report; pass `short_term_lufs(x, rate)`
+    if the caller already has it."""
     single = single_channel_lufs(x, rate)
     offset = _offset(x)
-    short_term = short_term_lufs(x, rate)
+    short_term = short_term_lufs(x, rate) if short_term is None else short_term
     return LoudnessReport(
         integrated_lufs=round(single + offset, 2),
         integrated_single_channel_lufs=round(single, 2),

@@ -7,14 +7,15 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .loudness import DUAL_MONO_OFFSET_DB, short_term_lufs
+from .loudness import DUAL_MONO_OFFSET_DB
 
 WIDTH, HEIGHT = 960, 180
 LOUDNESS_RANGE = (-40.0, -5.0)
 
 
-def render_plot(audio: np.ndarray, rate: int, target_lufs: float) -> bytes:
-    """PNG bytes: min/max envelope per pixel column, short-term loudness (as targeted), target line."""
+def render_plot(audio: np.ndarray, short_term_lufs: np.ndarray, target_lufs: float) -> bytes:
+    """PNG bytes: min/max envelope per pixel column, short-term loudness (`short_term_lufs`, the
+    plain reading of `audio`, drawn as targeted), target line."""
     mono = audio if audio.ndim == 1 else audio.mean(axis=1)
     image = Image.new("RGB", (WIDTH, HEIGHT), (250, 250, 252))
     draw = ImageDraw.Draw(image)
@@ -31,7 +32,7 @@ def render_plot(audio: np.ndarray, rate: int, target_lufs: float) -> bytes:
         return HEIGHT - (min(max(lufs, low), high) - low) / (high - low) * HEIGHT
 
     offset = DUAL_MONO_OFFSET_DB if audio.ndim == 1 or audio.shape[1] == 1 else 0.0
-    short_term = short_term_lufs(mono, rate) + offset
+    short_term = short_term_lufs + offset
     if len(short_term) > 1:
         step = WIDTH / (len(short_term) - 1)
         draw.line([(i * step, y_of(v)) for i, v in enumerate(short_term)], fill=(200, 60, 40), width=2)
