@@ -19,7 +19,7 @@ from pipeline.errors import LockedError
 from pipeline.files import output_lock
 from pipeline.jobs import BuildOptions, Project
 
-from .conftest import REPO
+from .conftest import REPO, episode_text
 
 VOLATILE = ("built_at", "synthesized_sentences")  # when and how much work, not what was made
 
@@ -138,6 +138,11 @@ def tone_build(project: Path, jobs: int, delay_s: float) -> subprocess.Popen:
 
 
 def test_killed_build_resumes_to_the_same_result(project, tmp_path):
+    # Sentences of their own, so no episode comes free from the sentence cache: each one pays
+    # the slow engine's delay and the kill lands mid-build.
+    for number, slug in ((2, "beta"), (3, "gamma")):
+        body = f"Episode {slug} opens with its own words. It keeps them apart from the others.\n\nA {slug} ending."
+        (project / "scripts" / "test-series" / f"0{number}-{slug}.md").write_text(episode_text(number, slug, body))
     reference = tmp_path / "reference"
     shutil.copytree(project, reference)
     assert tone_build(reference, 1, 0.0).wait(timeout=120) == 0
