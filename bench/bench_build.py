@@ -27,9 +27,10 @@ from pipeline import episode as episode_module  # noqa: E402
 from pipeline.build import build  # noqa: E402
 from pipeline.engines import load_engine  # noqa: E402
 from pipeline.episode import Synthesizer, master, synthesize_fitted  # noqa: E402
-from pipeline.export import decode, ffmpeg_path, write_tags  # noqa: E402
+from pipeline.audio.codec import decode, ffmpeg_path  # noqa: E402
+from pipeline.tags import write_tags  # noqa: E402
 from pipeline.jobs import BuildOptions, Project, plan_jobs  # noqa: E402
-from pipeline.loudness import measure  # noqa: E402
+from pipeline.audio.loudness import measure  # noqa: E402
 from pipeline.text import plan_utterances  # noqa: E402
 
 
@@ -95,14 +96,14 @@ def post_processing(project: Path, workdir: Path) -> None:
     speech = synthesize_fitted(job, Synthesizer(engine, engine.identity, job.episode, job.production.max_pause_ms,
                                                 Project(project).cache), plan, lambda m: None, False)
     wav = workdir / "speech.wav"
-    from pipeline.audio import resample
-    from pipeline.export import write_wav
+    from pipeline.audio.dsp import resample
+    from pipeline.audio.codec import write_wav
     write_wav(resample(speech.audio, engine.sample_rate, 44100), 44100, wav)
 
     ours_path = workdir / "ours.mp3"
     started = time.perf_counter()
     mastered = master(job, speech.audio, engine.sample_rate, ours_path, lambda m: None)
-    from pipeline.export import TagValues
+    from pipeline.tags import TagValues
     write_tags(ours_path, TagValues(title="t", album="a", artist="a", genre="Podcast", copyright="", track=1,
                                     track_total=1, date="2026", summary="s", narration="n", language="en",
                                     cover=job.series.cover, custom={}))

@@ -23,13 +23,14 @@ from . import __version__
 from .cache import SentenceCache
 from .episode import run_job
 from .errors import PipelineError
-from .export import decode
+from .audio.codec import decode
 from .files import output_lock, remove_partials, write_if_changed
 from .gates import Gate, audio_gates, tag_gates
 from .jobs import BuildOptions, Job, Project, manifest_entries, plan_jobs, rebuild_reason, series_header
-from .loudness import measure
+from .audio.loudness import measure
 from .manifest import EpisodeResult, load_manifest, save_manifest
-from .publish import write_feed, write_review_page
+from .publish.feed import write_feed
+from .publish.review import write_review_page
 from .settings import Series
 
 PUBLISHED_NAME = ".published.json"

@@ -36,12 +36,12 @@ from .cover import render_cover
 from .engines import INSTALL_HINTS, engine_installed, load_engine
 from .episode import build_episode
 from .errors import PipelineError
-from .export import decode, encode_mp3, write_wav
+from .audio.codec import decode, encode_mp3, write_wav
 from .files import replacing
 from .gates import Gate
 from .jobs import BuildOptions, Job, Project, manifest_entries, plan_jobs, rebuild_reason
-from .limiter import level
-from .loudness import measure as measure_audio
+from .audio.limiter import level
+from .audio.loudness import measure as measure_audio
 from .manifest import EpisodeResult
 from .settings import Production, load_series
 from .text import prepare

@@ -13,18 +13,19 @@ from typing import Callable
 
 import numpy as np
 
-from .audio import assemble, cap_pauses, resample, trim_silence
+from .audio.dsp import assemble, cap_pauses, resample, trim_silence
 from .cache import CorruptEntry, SentenceCache, sentence_key
 from .captions import Cue, split_cue, to_srt, to_transcript, to_webvtt
 from .engines import Engine, load_engine
 from .errors import DurationError, PipelineError, ScriptError
-from .export import TagValues, decode, encode_mp3, write_tags
+from .audio.codec import decode, encode_mp3
+from .tags import TagValues, write_tags
 from .files import replacing
-from .fit import rate_for_window
+from .audio.fit import rate_for_window
 from .gates import audio_gates
 from .jobs import Job
-from .limiter import level
-from .loudness import LoudnessReport, measure, short_term_lufs
+from .audio.limiter import level
+from .audio.loudness import LoudnessReport, measure, short_term_lufs
 from .manifest import EpisodeResult, load_manifest
 from .plots import render_plot
 from .script import Episode, file_hash

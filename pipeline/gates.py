@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from mutagen.id3 import ID3, ID3NoHeaderError
 
-from .audio import FRAME_MS, silent_runs, sounding_frames
-from .loudness import LoudnessReport
+from .audio.dsp import FRAME_MS, silent_runs, sounding_frames
+from .audio.loudness import LoudnessReport
 from .settings import Production, Series
 
 SILENCE_SLACK_S = 0.15

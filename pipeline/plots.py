@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .loudness import DUAL_MONO_OFFSET_DB
+from .audio.loudness import DUAL_MONO_OFFSET_DB
 
 WIDTH, HEIGHT = 960, 180
 LOUDNESS_RANGE = (-40.0, -5.0)

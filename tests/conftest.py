@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pipeline.engines import load_engine
-from pipeline.export import ffmpeg_path
+from pipeline.audio.codec import ffmpeg_path
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.audio import assemble, cap_pauses, resample, silent_runs, trim_silence
-from pipeline.limiter import level, limit
-from pipeline.loudness import integrated_lufs, measure, single_channel_lufs, true_peak_dbtp
+from pipeline.audio.dsp import assemble, cap_pauses, resample, silent_runs, trim_silence
+from pipeline.audio.limiter import level, limit
+from pipeline.audio.loudness import integrated_lufs, measure, single_channel_lufs, true_peak_dbtp
 
 RATE = 44100
 

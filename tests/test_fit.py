@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.fit import rate_for_window
+from pipeline.audio.fit import rate_for_window
 
 WINDOW = (80.0, 100.0)
 BOUNDS = (0.85, 1.15)

@@ -15,11 +15,11 @@ import webvtt
 from mutagen.id3 import ID3, TALB
 from typer.testing import CliRunner
 
-from pipeline.audio import frame_levels_db
+from pipeline.audio.dsp import frame_levels_db
 from pipeline.build import build, check_project
 from pipeline.cli import app
 from pipeline.cover import render_cover
-from pipeline.export import decode, encode_mp3
+from pipeline.audio.codec import decode, encode_mp3
 from pipeline.jobs import BuildOptions, Project
 from pipeline.settings import load_series
 

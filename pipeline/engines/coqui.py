@@ -138,7 +138,7 @@ def _check_reference(profile: VoiceProfile) -> Path:
     reference = profile.resolve(profile.speaker_wav)
     if not reference.is_file():
         raise EngineError(f"reference audio for XTTS not found: {reference}", profile.path)
-    from ..export import decode
+    from ..audio.codec import decode
 
     try:
         samples, rate = decode(reference)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .errors import AudioError
+from ..errors import AudioError
 from .loudness import integrated_lufs, oversampled_peaks
 
 BLOCK_MS = 1.0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import AudioError
+from ..errors import AudioError
 
 OVERSAMPLE = 4
 DUAL_MONO_OFFSET_DB = 10.0 * math.log10(2.0)

@@ -1,0 +1,1 @@
+"""Audio processing: pure DSP on float arrays (trim, fit, loudness, limiter) and the ffmpeg codec."""

@@ -1,0 +1,1 @@
+"""Publishing: the review page, the podcast feed and the public site, made from the manifest."""
