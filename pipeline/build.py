@@ -1,51 +1,73 @@
-"""Batch orchestration: plan the jobs, run them (in worker processes with `jobs` > 1), record
-each result in the manifest, then check and publish each series touched.
+"""The build driver: plan, hand out work, and be the only writer of out/ and the sentence cache.
 
-One episode's failure is recorded on its result and the batch goes on. Results come back in job
-order whatever the number of workers, and only the main process writes the manifest. The
-library never prints or exits: it reports progress through callbacks.
+    plan (fingerprints)  ->  re-tag / re-caption what only changed in metadata (here, at once)
+                         ->  speak every missing sentence of every episode (workers)
+                         ->  an episode whose sentences are in is assembled and fitted (here),
+                             re-entering the queue at another rate if it must, then finished
+                             (workers: tempo, master, verify, gates, plot)
+                         ->  commit: MP3 + tags + sidecars renamed into place, manifest saved
+                         ->  publish each series touched; remove orphans after a clean build
+
+Workers get plain values and return plain values; a worker that dies costs one retry of its task,
+then only the episodes that needed it. Ctrl-C stops the work, keeps everything committed, and
+still publishes, so manifest, feed and files agree.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
-import multiprocessing
-import os
-import queue
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import statistics
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+import numpy as np
 
 from . import __version__
-from .cache import SentenceCache
-from .episode import run_job
-from .errors import PipelineError
-from .audio.codec import decode
-from .files import output_lock, remove_partials, write_if_changed
-from .gates import Gate, audio_gates, tag_gates
-from .jobs import BuildOptions, Job, Project, manifest_entries, plan_jobs, rebuild_reason, series_header
-from .audio.loudness import measure
-from .manifest import EpisodeResult, load_manifest, save_manifest
-from .publish.feed import write_feed
-from .publish.review import write_review_page
+from .audio import fit
+from .cache import CorruptEntry, SentenceCache
+from .errors import DurationError, PipelineError, ScriptError
+from .execute import Executor, Outcome, default_workers, make_executor
+from .execute.tasks import Finished, FinishTask, SpeakTask, Spoken
+from .files import deferred_signals, ensure_folder, output_lock, remove_partials, replacing, write_if_changed
+from .fingerprint import FileDigests, sentence_key
+from .gates import Gate, tag_gates
+from .manifest import EpisodeResult, Manifest
+from .plan import AUDIO, CAPTIONS, TAGS, BuildOptions, BuildPlan, EpisodeJob, Orphan, Step, file_sha256, plan_build
+from .project import Catalog, Project, load_catalog, select
 from .settings import Series
+from .sidecars import caption_cues, sidecar_files
+from .tags import retag, write_tags
 
 PUBLISHED_NAME = ".published.json"
 """Per series: the key of its last publishing and the tag gates found then."""
+MAX_FIT_ATTEMPTS = 4
+"""Synthesis rounds the duration fit may ask for (the first included)."""
+RETRIES = 1
+"""Times a task is run again after its worker died."""
 
 
 @dataclass
 class BuildReport:
-    jobs: list[Job] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     results: list[EpisodeResult] = field(default_factory=list)
-    """One per job, in the same order."""
+    """One per step, in episode order."""
     errors: list[PipelineError] = field(default_factory=list)
     """Failures that belong to no single built episode (a broken script or series file)."""
     series_gates: list[Gate] = field(default_factory=list)
     """Tag and track-number gates of every series the build touched."""
+    orphans_removed: list[Orphan] = field(default_factory=list)
+    orphans_kept: list[Orphan] = field(default_factory=list)
+    """Orphans left in place because the build had failures (or named episodes)."""
+    warnings: list[str] = field(default_factory=list)
+    retried: int = 0
+    """Tasks run again because their worker died."""
+    executor: str = ""
+    interrupted: bool = False
 
     @property
     def failed(self) -> bool:
@@ -53,89 +75,574 @@ class BuildReport:
 
     @property
     def failed_gates(self) -> list[Gate]:
-        episode_gates = [Gate(r.file, g["name"], g["passed"], g["detail"]) for r in self.results for g in r.gates]
+        episode_gates = [Gate(r.file, g["name"], g["passed"], g["detail"]) for r in self.results
+                         if r.status != "error" for g in r.gates]
         return [g for g in episode_gates + self.series_gates if not g.passed]
 
 
-# -- parallel workers -------------------------------------------------------------------------
+@dataclass
+class BuildEvents:
+    """What the build tells its caller as it goes (the CLI draws progress from these)."""
 
-_messages = None  # the worker's end of the progress queue
-
-
-def _init_worker(threads: int, messages) -> None:
-    """Give each worker its share of the cores before any engine loads."""
-    global _messages
-    _messages = messages
-    for name in ("EPISODES_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[name] = str(threads)
+    plan: Callable[[BuildPlan, str], None] = lambda plan, executor: None
+    progress: Callable[[str, str], None] = lambda label, message: None
+    finished: Callable[[Step, EpisodeResult], None] = lambda step, result: None
 
 
-def _worker(job: Job, cache: SentenceCache, strict: bool) -> EpisodeResult:
-    assert _messages is not None
-    stem = job.episode.stem
-    _messages.put((stem, "starting"))
-    return run_job(job, cache, strict, lambda message: _messages.put((stem, message)))
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-StageCallback = Callable[[str, str], None]
-FinishedCallback = Callable[[Job, EpisodeResult], None]
+def error_result(job: EpisodeJob, message: str) -> EpisodeResult:
+    return EpisodeResult(number=job.episode.number, slug=job.episode.slug, title=job.episode.title,
+                         file=job.file, status="error", error=message)
 
 
-def build(project: Project, targets: list[str], options: BuildOptions,
-          on_stage: StageCallback = lambda stem, message: None,
-          on_finished: FinishedCallback = lambda job, result: None,
-          on_plan: Callable[[list[Job]], None] = lambda todo: None) -> BuildReport:
+# -- the audio stage: sentences to finished MP3s ------------------------------------------------
+
+
+@dataclass
+class _Episode:
+    """Driver-side state of one episode's audio stage."""
+
+    step: Step
+    factor: float
+    """Rate factor of the current synthesis round."""
+    attempts: list[tuple[float, float]] = field(default_factory=list)
+    waiting: set[str] = field(default_factory=set)
+    keys: list[str] = field(default_factory=list)
+    """Sentence keys of the current round, one per spoken utterance."""
+    synthesized: int = 0
+    speech_nodes: set[str] = field(default_factory=set)
+    retried: int = 0
+    fit: fit.FitChoice | None = None
+    warnings: list[str] = field(default_factory=list)
+    done: bool = False
+
+    @property
+    def job(self) -> EpisodeJob:
+        return self.step.job
+
+
+@dataclass
+class _Task:
+    kind: str
+    task: Any
+    key: str | None = None
+    episode: _Episode | None = None
+    tries: int = 0
+
+
+class AudioStage:
+    """Speaks, fits and finishes the episodes whose audio must be made, streaming them to `commit`."""
+
+    def __init__(self, executor: Executor, cache: SentenceCache, strict: bool,
+                 commit: Callable[[_Episode, Finished], EpisodeResult],
+                 fail: Callable[[_Episode, str], EpisodeResult],
+                 start_point: Callable[[EpisodeJob], tuple[float, float] | None],
+                 events: BuildEvents):
+        self.executor = executor
+        self.cache = cache
+        self.strict = strict
+        self.commit = commit
+        self.fail_result = fail
+        self.start_point = start_point
+        self.events = events
+        self.clips: dict[tuple[str, int], tuple[np.ndarray, int]] = {}
+        """Trimmed sentence audio by (key, max pause), shared by episodes that say the same sentence."""
+        self.waiters: dict[str, list[_Episode]] = {}
+        self.speak_queue: deque[int] = deque()
+        self.finish_queue: deque[int] = deque()
+        self.tasks: dict[int, _Task] = {}
+        self.running: set[int] = set()
+        self.next_id = 0
+        self.active: list[_Episode] = []
+        self.retried = 0
+        self.warnings: list[str] = []
+
+    # the loop
+
+    def run(self, steps: list[Step]) -> None:
+        for step in steps:
+            episode = _Episode(step, self._start_factor(step))
+            self.active.append(episode)
+            self._request_round(episode)
+        while any(not e.done for e in self.active):
+            self._dispatch()
+            for outcome in self.executor.poll(0.2):
+                self._handle(outcome)
+
+    def _start_factor(self, step: Step) -> float:
+        """The rate factor the previous build fitted to, when its voice is the same: its sentences
+        are then all cache hits, and an edit re-synthesizes only the edited sentence."""
+        previous = step.previous
+        if previous is not None and previous.rate_factor and previous.keys.get(AUDIO, {}).get("voice") == \
+                step.job.keys[AUDIO]["voice"]:
+            return previous.rate_factor
+        return 1.0
+
+    def _dispatch(self) -> None:
+        while len(self.running) < self.executor.capacity and (self.finish_queue or self.speak_queue):
+            task_id = (self.finish_queue or self.speak_queue).popleft()
+            self.running.add(task_id)
+            self.executor.submit(task_id, self.tasks[task_id].task)
+
+    def _add(self, task: _Task, queue: deque[int]) -> None:
+        task_id = self.next_id
+        self.next_id += 1
+        self.tasks[task_id] = task
+        queue.append(task_id)
+
+    # speaking
+
+    def _request_round(self, episode: _Episode) -> None:
+        job = episode.job
+        rate = job.voice.rate * episode.factor
+        episode.keys = []
+        episode.waiting = set()
+        spoken = [u for u in job.utterances if u.spoken]
+        for utterance in spoken:
+            key = sentence_key(job.voice_identity, utterance.spoken, rate)
+            episode.keys.append(key)
+            if self._clip(key, job) is not None:
+                continue
+            if key not in episode.waiting:
+                episode.waiting.add(key)
+                if key not in self.waiters:
+                    self.waiters[key] = []
+                    self._add(_Task("speak", SpeakTask(job.voice, job.voice_identity, utterance.spoken, rate), key),
+                              self.speak_queue)
+                self.waiters[key].append(episode)
+        self._progress(episode)
+        if not episode.waiting:
+            self._sentences_in(episode)
+
+    def _clip(self, key: str, job: EpisodeJob) -> tuple[np.ndarray, int] | None:
+        """The trimmed clip for a sentence key, from memory or the cache; None when it must be spoken."""
+        memo = (key, job.production.max_pause_ms)
+        if memo in self.clips:
+            return self.clips[memo]
+        try:
+            stored = self.cache.get(key)
+        except CorruptEntry as exc:
+            self.warnings.append(str(exc))
+            stored = None
+        if stored is None:
+            return None
+        return self._keep(key, job, *stored)
+
+    def _keep(self, key: str, job: EpisodeJob, samples: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
+        from .audio.dsp import cap_pauses, trim_silence
+
+        clip = cap_pauses(trim_silence(samples, rate), rate, job.production.max_pause_ms)
+        self.clips[(key, job.production.max_pause_ms)] = (clip, rate)
+        return clip, rate
+
+    def _progress(self, episode: _Episode) -> None:
+        total = len(episode.keys)
+        done = total - len(episode.waiting)
+        rate = f" at rate {episode.factor:.2f}" if episode.factor != 1.0 else ""
+        self.events.progress(episode.job.label, f"speaking {done}/{total} sentences{rate}")
+
+    def _spoken(self, task: _Task, spoken: Spoken) -> None:
+        assert task.key is not None
+        samples, rate = self.cache.put(task.key, spoken.samples, spoken.sample_rate)
+        for episode in self.waiters.pop(task.key, []):
+            if episode.done:
+                continue
+            self._keep(task.key, episode.job, samples, rate)
+            episode.waiting.discard(task.key)
+            episode.synthesized += 1
+            episode.speech_nodes.add(spoken.node)
+            self._progress(episode)
+            if not episode.waiting:
+                self._sentences_in(episode)
+
+    # fitting
+
+    def _sentences_in(self, episode: _Episode) -> None:
+        """Every sentence of this round is in: fit, then either another round or the finish task."""
+        from .audio.dsp import assemble, resample
+
+        job = episode.job
+        production = job.production
+        clips = [self._clip(key, job) for key in episode.keys]
+        if any(c is None for c in clips):  # a corrupt entry vanished meanwhile: speak it again
+            self._request_round(episode)
+            return
+        rate = clips[0][1] if clips else 22050
+        audio_clips = [clip if clip_rate == rate else resample(clip, clip_rate, rate) for clip, clip_rate in clips]
+        for utterance, (clip, _) in zip([u for u in job.utterances if u.spoken], clips):
+            if len(clip) == 0:
+                self._fail(episode, str(ScriptError(f"the voice produced no sound for {utterance.written!r}",
+                                                    job.episode.path, utterance.line)))
+                return
+        speech_s = sum(len(c) for c in audio_clips) / rate
+        episode.attempts.append((episode.factor, speech_s))
+        pauses = [u.pause_after_ms for u in job.utterances][:-1]
+        limits = fit.FitLimits(production.window_s, (production.min_rate, production.max_rate),
+                               production.min_pause_ms, production.max_pause_ms, production.max_tempo_change)
+        pads_s = (production.lead_pad_ms + production.tail_pad_ms) / 1000.0
+        choice = fit.choose(episode.attempts, pauses, pads_s, limits)
+        if choice.resynthesize and len(episode.attempts) < MAX_FIT_ATTEMPTS:
+            episode.factor = choice.rate
+            self._request_round(episode)
+            return
+        if choice.resynthesize:  # out of rounds: keep what was synthesized, let tempo do the rest
+            choice = fit.choose(episode.attempts + [(episode.factor, speech_s)], pauses, pads_s, limits)
+        low, high = production.window_s
+        if not low <= choice.duration_s <= high:
+            message = (f"duration {choice.duration_s:.1f} s is outside {low:g}-{high:g} s even with pauses "
+                       f"x{choice.pause_scale:.2f}, rate {episode.factor:.2f} and tempo {choice.tempo:.2f} "
+                       f"(bounds: rate {production.min_rate}-{production.max_rate}, tempo "
+                       f"±{production.max_tempo_change:.0%}); "
+                       f"{'shorten' if choice.duration_s > high else 'lengthen'} the script")
+            if self.strict:
+                self._fail(episode, str(DurationError(message, job.episode.path)))
+                return
+            episode.warnings.append(message)
+        episode.fit = choice
+        pause_ms = fit.scaled_pauses(pauses, choice.pause_scale, production.min_pause_ms, production.max_pause_ms)
+        spoken_index = 0
+        pieces: list[tuple[np.ndarray, int]] = []
+        for index, utterance in enumerate(job.utterances):
+            pause = pause_ms[index] if index < len(pause_ms) else 0
+            if utterance.spoken:
+                pieces.append((audio_clips[spoken_index], pause))
+                spoken_index += 1
+            else:
+                pieces.append((np.zeros(0, dtype=np.float32), pause))
+        narration, spans = assemble(pieces, rate, 0, 0)
+        sentence_spans = [(s.start_s, s.end_s) for u, s in zip(job.utterances, spans) if u.spoken]
+        self.events.progress(job.label, "mastering")
+        self._add(_Task("finish", FinishTask(job.file, narration, rate, sentence_spans, choice.tempo, production,
+                                             self.start_point(job)), episode=episode), self.finish_queue)
+
+    # outcomes
+
+    def _handle(self, outcome: Outcome) -> None:
+        self.running.discard(outcome.task_id)
+        task = self.tasks[outcome.task_id]
+        if outcome.lost:
+            task.tries += 1
+            self.retried += 1
+            for episode in self._episodes_of(task):
+                episode.retried += 1
+            if task.tries <= RETRIES:
+                (self.finish_queue if task.kind == "finish" else self.speak_queue).appendleft(outcome.task_id)
+                return
+            del self.tasks[outcome.task_id]
+            self._task_failed(task, f"a worker died twice while {self._doing(task)} ({outcome.detail})")
+            return
+        del self.tasks[outcome.task_id]
+        if outcome.error is not None:
+            self._task_failed(task, str(outcome.error))
+            return
+        if task.kind == "speak":
+            self._spoken(task, outcome.value)
+        else:
+            assert task.episode is not None
+            if not task.episode.done:
+                task.episode.done = True
+                self.commit(task.episode, outcome.value)
+
+    def _episodes_of(self, task: _Task) -> list[_Episode]:
+        return [task.episode] if task.episode else list(self.waiters.get(task.key or "", []))
+
+    def _doing(self, task: _Task) -> str:
+        if task.kind == "finish":
+            return "mastering"
+        text = task.task.text
+        return f"speaking {text[:40] + '…' if len(text) > 40 else text!r}"
+
+    def _task_failed(self, task: _Task, message: str) -> None:
+        if task.kind == "speak":
+            episodes = self.waiters.pop(task.key or "", [])
+            for episode in episodes:
+                line = next((u.line for u in episode.job.utterances
+                             if u.spoken and sentence_key(episode.job.voice_identity, u.spoken,
+                                                          episode.job.voice.rate * episode.factor) == task.key),
+                            None)
+                where = f"{episode.job.episode.path}:{line}: " if line and str(episode.job.episode.path) not in message \
+                    else ""
+                self._fail(episode, f"{where}{message}")
+        elif task.episode is not None:
+            self._fail(task.episode, message if str(task.episode.job.episode.path) in message
+                       else f"{task.episode.job.episode.path}: {message}")
+
+    def _fail(self, episode: _Episode, message: str) -> None:
+        if episode.done:
+            return
+        episode.done = True
+        self.fail_result(episode, message)
+
+
+# -- the driver --------------------------------------------------------------------------------
+
+
+class Driver:
+    """One build: owns the manifests, the cache and every file under out/."""
+
+    def __init__(self, project: Project, catalog: Catalog, plan: BuildPlan, options: BuildOptions,
+                 events: BuildEvents):
+        self.project = project
+        self.catalog = catalog
+        self.plan = plan
+        self.options = options
+        self.events = events
+        self.staging = project.staging_dir
+        self.results: dict[str, EpisodeResult] = {}
+        self.covers: dict[Path, Any] = {}
+
+    def manifest(self, job: EpisodeJob) -> Manifest:
+        return self.plan.manifests[job.series.slug]
+
+    def cover(self, series: Series):
+        if series.cover is None:
+            return None
+        if series.cover not in self.covers:
+            from .cover import load_cover
+
+            self.covers[series.cover] = load_cover(series.cover, self.project.root)
+        return self.covers[series.cover]
+
+    def record(self, step: Step, result: EpisodeResult) -> EpisodeResult:
+        """Save one episode's result in its series manifest (atomically) and tell the caller."""
+        manifest = self.manifest(step.job)
+        manifest.record(result)
+        manifest.save(self.staging)
+        self.results[step.job.label] = result
+        self.events.finished(step, result)
+        return result
+
+    def _file_identity(self, path: Path, data: bytes | None = None) -> dict[str, Any]:
+        stat = path.stat()
+        digest = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(path)
+        return {"file_bytes": stat.st_size, "file_sha256": digest, "file_mtime_ns": stat.st_mtime_ns}
+
+    # metadata-only stages
+
+    def retag_and_recaption(self, step: Step) -> None:
+        job, entry = step.job, step.previous
+        assert entry is not None
+        try:
+            with deferred_signals():
+                changes: dict[str, Any] = {"keys": {**entry.keys}}
+                if TAGS in step.stages:
+                    retag(job.out_path, job.tags, self.cover(job.series), self.staging)
+                    changes.update(self._file_identity(job.out_path))
+                    changes["keys"][TAGS] = job.keys[TAGS]
+                    changes.update(title=job.episode.title, number=job.episode.number, slug=job.episode.slug)
+                if CAPTIONS in step.stages:
+                    spans = [(s["start_s"], s["end_s"]) for s in entry.sentences]
+                    cues = caption_cues(job.utterances, spans, [s.get("word_starts_s") for s in entry.sentences])
+                    for suffix, data in sidecar_files(job.episode, cues).items():
+                        write_if_changed(job.out_path.with_suffix(suffix), data, self.staging)
+                    changes["captions"] = [c.to_dict() for c in cues]
+                    changes["keys"][CAPTIONS] = job.keys[CAPTIONS]
+                status = "retagged" if TAGS in step.stages else "captioned"
+                self.record(step, dataclasses.replace(entry, status=status, error=None, **changes))
+        except PipelineError as exc:
+            self.record(step, error_result(job, str(exc)))
+
+    # the audio stage's ends
+
+    def start_point(self, job: EpisodeJob) -> tuple[float, float] | None:
+        """Where mastering starts: where this episode's last build with the same settings ended, else
+        the encoder shift its siblings with the same settings measured."""
+        settings = job.keys[AUDIO]["settings"]
+        manifest = self.manifest(job)
+        own = manifest.get(job.file)
+        if own is not None and own.gain_target_lufs is not None and own.keys.get(AUDIO, {}).get("settings") == settings:
+            return own.gain_target_lufs, own.limiter_ceiling_dbtp
+        shifts = [e.gain_target_lufs - job.production.target_lufs for e in manifest.entries.values()
+                  if e.gain_target_lufs is not None and e.keys.get(AUDIO, {}).get("settings") == settings]
+        if not shifts:
+            return None
+        return job.production.target_lufs + statistics.median(shifts), job.production.ceiling_dbtp
+
+    def commit(self, episode: _Episode, finished: Finished) -> EpisodeResult:
+        """Rename the tagged MP3 and its sidecars into place and record them, as one step that an
+        interrupt cannot split."""
+        job = episode.job
+        report = finished.mastered.report
+        cues = caption_cues(job.utterances, finished.spans)
+        try:
+            with deferred_signals():
+                with replacing(job.out_path, self.staging) as temporary:
+                    temporary.write_bytes(finished.mp3)
+                    write_tags(temporary, job.tags, self.cover(job.series))
+                    tagged = temporary.read_bytes()
+                files = sidecar_files(job.episode, cues)
+                if finished.plot_png is not None:
+                    files[".png"] = finished.plot_png
+                for suffix, data in files.items():
+                    write_if_changed(job.out_path.with_suffix(suffix), data, self.staging)
+                choice = episode.fit
+                words = job.episode.word_count
+                result = EpisodeResult(
+                    number=job.episode.number, slug=job.episode.slug, title=job.episode.title, file=job.file,
+                    status="built", duration_s=report.duration_s, integrated_lufs=report.integrated_lufs,
+                    integrated_single_channel_lufs=report.integrated_single_channel_lufs,
+                    true_peak_dbtp=report.true_peak_dbtp, max_short_term_lufs=report.max_short_term_lufs,
+                    lra_lu=report.lra_lu, word_count=words,
+                    words_per_minute=round(words / report.duration_s * 60, 1) if report.duration_s else None,
+                    voice=job.voice.name, engine=job.voice_identity, rate_factor=episode.factor,
+                    fit=_fit_record(episode, choice),
+                    gain_target_lufs=finished.mastered.gain_target_lufs,
+                    limiter_ceiling_dbtp=finished.mastered.limiter_ceiling_dbtp,
+                    keys=job.keys, cache_keys=list(episode.keys),
+                    sentences=[{"line": u.line, "start_s": round(s, 3), "end_s": round(e, 3)}
+                               for u, (s, e) in zip([u for u in job.utterances if u.spoken], finished.spans)],
+                    captions=[c.to_dict() for c in cues],
+                    gates=[{"name": g.name, "passed": g.passed, "detail": g.detail} for g in finished.gates],
+                    synthesized_sentences=episode.synthesized, retried=episode.retried,
+                    nodes={"master": finished.node, "speech": sorted(episode.speech_nodes)},
+                    warnings=episode.warnings + finished.warnings,
+                    built_at=now_iso(),
+                    **self._file_identity(job.out_path, tagged),
+                )
+                return self.record(episode.step, result)
+        except PipelineError as exc:
+            return self.fail(episode, str(exc))
+
+    def fail(self, episode: _Episode, message: str) -> EpisodeResult:
+        return self.record(episode.step, error_result(episode.job, message))
+
+    # the whole build
+
+    def run(self, executor_factory: Callable[[list[Step]], Executor]) -> tuple[int, str]:
+        """Do every step; returns the tasks retried and where the work ran."""
+        for step in self.plan.steps:
+            if not step.stages:
+                assert step.previous is not None
+                self.results[step.job.label] = dataclasses.replace(step.previous, status="up-to-date")
+            elif AUDIO not in step.stages:
+                self.retag_and_recaption(step)
+        audio = [s for s in self.plan.steps if AUDIO in s.stages]
+        if not audio:
+            return 0, ""
+        executor = executor_factory(audio)
+        stage = AudioStage(executor, self.project.cache, self.options.strict, self.commit, self.fail,
+                           self.start_point, self.events)
+        try:
+            stage.run(audio)
+        finally:
+            executor.close()
+            self.plan.warnings.extend(stage.warnings)
+        return stage.retried, executor.description
+
+
+def _fit_record(episode: _Episode, choice: fit.FitChoice | None) -> dict[str, Any]:
+    if choice is None:
+        return {}
+    first_rate, first_speech = episode.attempts[0]
+    final_speech = episode.attempts[-1][1]
+    return {"start_rate_factor": first_rate, "start_speech_s": round(first_speech, 2),
+            "rate_factor": episode.factor, "rate_s": round(final_speech - first_speech, 2),
+            "pause_scale": choice.pause_scale, "tempo": choice.tempo, "attempts": len(episode.attempts),
+            "predicted_s": round(choice.duration_s, 2)}
+
+
+def _executor_factory(options: BuildOptions) -> Callable[[list[Step]], Executor]:
+    def factory(steps: list[Step]) -> Executor:
+        from .engines import spec_of
+
+        memory = max(spec_of(s.job.voice.engine).memory_gb for s in steps)
+        workers = default_workers(memory, options.jobs)
+        return make_executor(options.executor, workers, options.ray_address)
+    return factory
+
+
+def build(project: Project, targets: list[str], options: BuildOptions, events: BuildEvents | None = None,
+          executor_factory: Callable[[list[Step]], Executor] | None = None) -> BuildReport:
     """Build the targeted episodes (all if none); failures don't stop the batch.
 
-    Holds the output folder's lock throughout. `on_finished` hears of episodes as they finish
-    (in any order when jobs > 1); the returned report is in episode order whatever the jobs.
+    Holds the output folder's lock throughout. `events.finished` hears of episodes as they finish
+    (in any order); the returned report is in episode order.
     """
-    jobs, errors = plan_jobs(project, targets, options)
-    report = BuildReport(jobs=jobs, errors=errors)
+    events = events or BuildEvents()
+    catalog = load_catalog(project)
+    selection = select(catalog, targets)
+    ensure_folder(project.out_dir)
+    report = BuildReport()
     with output_lock(project.out_dir):
         remove_partials(project.out_dir)
-        previous = manifest_entries(jobs)
-        todo = [job for job, entry in zip(jobs, previous) if options.force or rebuild_reason(job, entry) is not None]
-        on_plan(todo)
-        results: dict[int, EpisodeResult] = {}
-        for index, (job, entry) in enumerate(zip(jobs, previous)):
-            if job not in todo:
-                results[index] = dataclasses.replace(entry, status="up-to-date")
-        for index, result in _execute(jobs, todo, project.cache, options, on_stage):
-            results[index] = result
-            save_manifest(jobs[index].out_path.parent, series_header(jobs[index].series), [result],
-                          project.staging_dir)
-            on_finished(jobs[index], result)
-        report.results = [results[index] for index in range(len(jobs))]
-        touched = {job.series.slug: job.series for job in jobs}
-        report.series_gates = publish(project, [touched[slug] for slug in sorted(touched)], options)
+        digests = FileDigests(project.digests_path)
+        plan = plan_build(project, catalog, selection, options, digests)
+        report.steps, report.errors, report.warnings = plan.steps, plan.errors, plan.warnings
+        cache = project.cache.check()
+        driver = Driver(project, catalog, plan, options, events)
+        events.plan(plan, options.executor)
+        with cache.in_use():
+            try:
+                report.retried, report.executor = driver.run(executor_factory or _executor_factory(options))
+            except KeyboardInterrupt:
+                report.interrupted = True
+        report.results = [driver.results[s.job.label] for s in plan.steps if s.job.label in driver.results]
+        clean = not report.interrupted and not report.failed
+        if plan.orphans:
+            if clean:
+                remove_orphans(plan, project.staging_dir)
+                report.orphans_removed = plan.orphans
+            else:
+                report.orphans_kept = plan.orphans
+        touched = {s.job.series.slug: s.job.series for s in plan.steps}
+        report.series_gates = publish(project, catalog, [touched[k] for k in sorted(touched)], options, plan)
+        cache.register(project.root, used_cache_keys(plan))
+        digests.save()
     return report
 
 
-def publish(project: Project, series_list: list[Series], options: BuildOptions) -> list[Gate]:
+def remove_orphans(plan: BuildPlan, staging: Path) -> None:
+    """Delete an orphan's files and manifest entry (the feed and pages follow on publishing)."""
+    for orphan in plan.orphans:
+        with deferred_signals():
+            for path in orphan.files:
+                path.unlink(missing_ok=True)
+            manifest = next((m for m in plan.manifests.values() if m.folder == orphan.folder), None)
+            if manifest is not None:
+                manifest.forget(f"{orphan.stem}.mp3")
+                manifest.save(staging)
+
+
+def used_cache_keys(plan: BuildPlan) -> set[str]:
+    """Cache entries the built episodes of the planned series were assembled from."""
+    return {key for manifest in plan.manifests.values() for entry in manifest.entries.values()
+            for key in entry.cache_keys}
+
+
+# -- publishing ----------------------------------------------------------------------------------
+
+
+def publish(project: Project, catalog: Catalog, series_list: list[Series], options: BuildOptions,
+            plan: BuildPlan) -> list[Gate]:
     """Check tags across each series and write its review page and feed; returns the tag gates.
 
     Skipped for a series whose manifest, series file, cover, base URL and MP3s are as they were
     at its last publishing (the gates found then are returned), so a no-op build stays fast.
     """
-    every_job: list[Job] | None = None
+    from .publish.feed import write_feed
+    from .publish.review import write_review_page
+
     gates: list[Gate] = []
+    entries_by_slug = {e.series.slug: e for e in catalog.series}
     for series in series_list:
-        folder = project.out_dir / series.slug
+        folder = project.series_out(series)
+        if not folder.is_dir():
+            continue
         base_url = options.base_url or series.base_url
         key = _publish_key(series, folder, base_url)
         state = _load_json(folder / PUBLISHED_NAME)
         if state.get("key") == key:
-            gates.extend(Gate(**g) for g in state["gates"])
+            gates.extend(Gate(**g) for g in state.get("gates", []))
             continue
-        if every_job is None:
-            every_job, _ = plan_jobs(project, [], dataclasses.replace(options, overrides={}))
-        jobs = [job for job in every_job if job.series.slug == series.slug]
-        entries = load_manifest(folder)
-        series_gates = tag_gates(sorted(folder.glob("*.mp3")), series, jobs[0].track_total)
+        entry = entries_by_slug[series.slug]
+        manifest = plan.manifests.get(series.slug) or Manifest(folder, {})
+        series_gates = tag_gates(sorted(folder.glob("*.mp3")), series, entry.scripts)
         gates.extend(series_gates)
-        write_review_page(series, jobs, entries, series_gates, folder, project.staging_dir)
-        write_feed(series, jobs, entries, base_url, folder, project.staging_dir)
+        write_review_page(series, entry.episodes, manifest.entries, series_gates, folder, project.staging_dir)
+        write_feed(series, entry.episodes, manifest.entries, base_url, folder, project.staging_dir)
         document = {"key": key, "gates": [dataclasses.asdict(g) for g in series_gates]}
         write_if_changed(folder / PUBLISHED_NAME, json.dumps(document, indent=1).encode(), project.staging_dir)
     return gates
@@ -153,84 +660,43 @@ def _publish_key(series: Series, folder: Path, base_url: str) -> str:
 
 def _load_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
-def check_project(project: Project, on_file: Callable[[str], None] = lambda name: None) -> list[Gate]:
-    """Run every gate on what is in out/: decode and measure each episode, check tags per series."""
-    jobs, _ = plan_jobs(project, [], BuildOptions())
-    gates: list[Gate] = []
-    for job in jobs:
-        on_file(f"{job.series.slug}/{job.out_path.name}")
-        if not job.out_path.exists():
-            gates.append(Gate(job.out_path.name, "exists", False, "MP3 missing; run episodes build"))
-            continue
-        audio, rate = decode(job.out_path)
-        gates.extend(audio_gates(job.out_path.name, audio, rate, measure(audio, rate), job.production))
-    for slug in sorted({job.series.slug for job in jobs}):
-        first = next(job for job in jobs if job.series.slug == slug)
-        gates.extend(tag_gates(sorted((project.out_dir / slug).glob("*.mp3")), first.series, first.track_total))
-    return gates
+def dry_run(project: Project, targets: list[str], options: BuildOptions) -> BuildPlan:
+    """What a build would do, and why, without doing it (no lock, nothing written)."""
+    catalog = load_catalog(project)
+    return plan_build(project, catalog, select(catalog, targets), options, FileDigests(project.digests_path))
 
 
-def _execute(jobs: list[Job], todo: list[Job], cache: SentenceCache, options: BuildOptions,
-             on_stage: StageCallback):
-    """Yield (index, result) as episodes finish, in process or in a pool of workers."""
-    index_of = {id(job): index for index, job in enumerate(jobs)}
-    workers = max(1, min(options.jobs, len(todo)))
-    if workers == 1:
-        for job in todo:
-            stem = job.episode.stem
-            yield index_of[id(job)], run_job(job, cache, options.strict, lambda m, s=stem: on_stage(s, m))
-        return
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    # fork where the platform has it: workers inherit the parsed jobs and configuration, and the
-    # parent never loads a model, so no engine threads are forked.
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    messages = context.Queue()
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(threads, messages)) as pool:
-        pending: dict[Future[EpisodeResult], Job] = {
-            pool.submit(_worker, job, cache, options.strict): job for job in todo}
-        try:
-            while pending:
-                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(messages, on_stage)
-                for future in done:
-                    job = pending.pop(future)
-                    yield index_of[id(job)], future.result()
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-        finally:
-            _drain(messages, on_stage)
-
-
-def _drain(messages, on_stage: StageCallback) -> None:
-    while True:
-        try:
-            stem, message = messages.get_nowait()
-        except (queue.Empty, OSError, EOFError):
-            return
-        on_stage(stem, message)
-
-
-def dry_run(project: Project, targets: list[str], options: BuildOptions) -> tuple[list[tuple[Job, str | None]], list[PipelineError]]:
-    """Which episodes a build would rebuild, and why (None = up to date)."""
-    jobs, errors = plan_jobs(project, targets, options)
-    return [(job, "--force" if options.force else rebuild_reason(job, entry))
-            for job, entry in zip(jobs, manifest_entries(jobs))], errors
-
-
-def used_cache_keys(project: Project) -> set[str]:
-    """Cache entries the built episodes of every series were assembled from."""
-    keys: set[str] = set()
-    for folder in project.series_folders():
-        for entry in load_manifest(project.out_dir / folder.name).values():
-            keys.update(entry.cache_keys)
-    return keys
-
-
+def preview(project: Project, target: str, options: BuildOptions,
+            progress: Callable[[str, str], None] = lambda label, message: None) -> tuple[EpisodeJob, EpisodeResult]:
+    """Build one episode into out/<series>/preview/ (its own manifest there; the release file, the
+    series manifest, feed and pages are untouched). Sentences go through the cache as in a build."""
+    catalog = load_catalog(project)
+    selection = select(catalog, [target])
+    if selection.errors:
+        raise selection.errors[0]
+    if len(selection.episodes) != 1:
+        raise PipelineError(f"{target!r} matches {len(selection.episodes)} episodes; give the script's path")
+    ensure_folder(project.out_dir)
+    with output_lock(project.out_dir):
+        digests = FileDigests(project.digests_path)
+        options = dataclasses.replace(options, force=True)
+        plan = plan_build(project, catalog, selection, options, digests)
+        if plan.errors:
+            raise plan.errors[0]
+        step = plan.steps[0]
+        folder = step.job.out_path.parent / "preview"
+        job = dataclasses.replace(step.job, out_path=folder / step.job.file)
+        plan.steps = [dataclasses.replace(step, job=job)]
+        plan.manifests = {job.series.slug: Manifest(folder, {"preview": True})}
+        cache = project.cache.check()
+        driver = Driver(project, catalog, plan, options, BuildEvents(progress=progress))
+        with cache.in_use():
+            driver.run(executor_factory=lambda steps: make_executor("local", 1))
+        digests.save()
+    return job, driver.results[job.label]

@@ -1,55 +1,91 @@
 """The `episodes` command: parses flags, calls the library, shows progress and results.
 
-Everything the producer sees is printed here and nowhere else. Errors are one plain line naming
-the file; `--debug` adds the traceback.
+Everything the producer sees is printed here and nowhere else, and `main` is the one exception
+boundary: any error is one plain line naming the file (and line, where known), with the exit code
+the README documents; `--debug` prints the real traceback. Heavy libraries are imported inside the
+commands that need them, so a no-op build starts fast.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
+import math
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
 
+import click
 import typer
-from rich.console import Console, Group
-from rich.live import Live
+from typer.core import TyperGroup
+from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
-from .build import BuildReport, build, check_project, dry_run, used_cache_keys
-from .cover import render_cover
-from .engines import INSTALL_HINTS, engine_installed, load_engine
-from .episode import build_episode
 from .errors import PipelineError
-from .audio.codec import decode, encode_mp3, write_wav
-from .files import replacing
-from .gates import Gate
-from .jobs import BuildOptions, Job, Project, manifest_entries, plan_jobs, rebuild_reason
-from .audio.limiter import level
-from .audio.loudness import measure as measure_audio
-from .manifest import EpisodeResult
-from .settings import Production, load_series
-from .text import prepare
+from .plan import BuildOptions
+from .project import Project
 
-app = typer.Typer(help="Turn episode scripts into finished, measured MP3s.", no_args_is_help=True, add_completion=False)
+if TYPE_CHECKING:
+    from .build import BuildReport
+    from .gates import Gate
+    from .manifest import EpisodeResult
+
 console = Console()
 errors = Console(stderr=True)
-PLAYERS = (["ffplay", "-nodisp", "-autoexit", "-loglevel", "error"], ["mpv", "--no-video"], ["afplay"], ["cvlc", "--play-and-exit"])
+PLAYERS = (["ffplay", "-nodisp", "-autoexit", "-loglevel", "error"], ["mpv", "--no-video"], ["afplay"],
+           ["cvlc", "--play-and-exit"])
+EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def _say_error(message: str) -> None:
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def describe(exc: BaseException) -> str:
+    """One plain line for any error: the project's own name file and line; an OS error names its file."""
+    if isinstance(exc, PipelineError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    return f"unexpected error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+
+
+class Boundary(TyperGroup):
+    """The one exception boundary: every error a command raises becomes one plain line and an exit
+    code (2 for a fatal set-up problem, 130 for an interrupt); SIGTERM is treated like Ctrl-C."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminate)
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:  # noqa: BLE001 - the one boundary: every error becomes one plain line
+            if state.debug:
+                errors.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+            _say_error(describe(exc))
+            raise click.exceptions.Exit(EXIT_FATAL) from None
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+app = typer.Typer(help="Turn episode scripts into finished, measured MP3s.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False, cls=Boundary)
 
 
 @dataclasses.dataclass
@@ -62,21 +98,12 @@ state = State()
 
 
 @app.callback()
-def main(
+def callback(
     project: Path = typer.Option(Path("."), "--project", "-C", help="Project folder holding scripts/, voices/ and out/."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks with errors."),
 ) -> None:
     state.project = Project(project.resolve())
     state.debug = debug
-
-
-def fail(exc: BaseException, code: int = 2) -> typer.Exit:
-    """Print an error as one plain line (traceback with --debug) and return the exit to raise."""
-    if state.debug:
-        errors.print(traceback.format_exception(exc), markup=False)
-    message = str(exc) if isinstance(exc, PipelineError) else f"unexpected error: {exc!r} (rerun with --debug)"
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _overrides(target_lufs: float | None, ceiling_dbtp: float | None, duration_s: float | None,
@@ -94,90 +121,36 @@ CHANNELS = typer.Option(None, "--channels", help="1 for mono, 2 for stereo (defa
 VOICE = typer.Option(None, "--voice", help="Voice profile for every episode (overrides series and scripts).")
 
 
+def clock(seconds: float) -> str:
+    """m:ss, rounding the whole duration (never "1:60")."""
+    whole = int(round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
 def _summary_line(result: EpisodeResult) -> str:
     """One episode's outcome: status and measured figures, or the error."""
     if result.status == "error":
         return f"[red]failed[/]  {escape(result.error or '')}"
     figures = f"{result.duration_s:.1f} s  {result.integrated_lufs:.1f} LUFS  {result.true_peak_dbtp:.1f} dBTP"
-    rate = f"  rate {result.rate_factor:.2f}" if result.rate_factor not in (None, 1.0) else ""
-    warn = "".join(f"\n    [yellow]warning:[/] {escape(w)}" for w in result.warnings)
-    label = "[green]built[/]" if result.status == "built" else "[dim]up to date[/]"
-    return f"{label}  {figures}{rate}{warn}"
+    fitted = result.fit or {}
+    changes = [f"rate {result.rate_factor:.2f}" if result.rate_factor not in (None, 1.0) else "",
+               f"pauses x{fitted['pause_scale']:.2f}" if fitted.get("pause_scale") not in (None, 1.0) else "",
+               f"tempo {fitted['tempo']:.3f}" if fitted.get("tempo") not in (None, 1.0) else ""]
+    extra = "".join(f"  {c}" for c in changes if c)
+    if result.word_error is not None and result.status == "built":
+        extra += f"  WER {result.word_error:.2f}"
+    warn = "".join(f"\n    [yellow]warning:[/] {escape(w)}" for w in result.warnings) if result.status == "built" else ""
+    labels = {"built": "[green]built[/]", "retagged": "[cyan]re-tagged[/]", "captioned": "[cyan]re-captioned[/]"}
+    return f"{labels.get(result.status, '[dim]up to date[/]')}  {figures}{extra}{warn}"
 
 
 def _print_failures(report: BuildReport) -> None:
-    failures = [str(e) for e in report.errors] + [r.error for r in report.results if r.status == "error"]
+    failures = [str(e) for e in report.errors] + [r.error or "" for r in report.results if r.status == "error"]
     if not failures:
         return
     errors.print(f"\n[bold red]{len(failures)} failed:[/]")
     for message in failures:
         errors.print(f"  - {message}", markup=False, highlight=False, soft_wrap=True)
-
-
-@app.command("build")
-def build_command(
-    targets: list[str] = typer.Argument(None, help="Episodes by slug, number or script path; none = all."),
-    force: bool = typer.Option(False, "--force", help="Rebuild even if nothing changed."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only say which episodes would be rebuilt, and why."),
-    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="Episodes built at once (default: all cores)."),
-    strict: bool = typer.Option(False, "--strict", help="Fail an episode that cannot be fitted to its duration window."),
-    base_url: str | None = typer.Option(None, "--base-url", help="Public URL of out/<series>/, for the feed."),
-    voice: str | None = VOICE,
-    target_lufs: float | None = TARGET_LUFS,
-    ceiling_dbtp: float | None = CEILING,
-    duration: float | None = DURATION,
-    bitrate: int | None = BITRATE,
-    channels: int | None = CHANNELS,
-) -> None:
-    """Build episodes into out/<series>/: MP3s, captions, transcripts, manifest, review page and feed.
-
-    Unchanged episodes are skipped.
-    """
-    options = BuildOptions(force=force, strict=strict, voice=voice, jobs=jobs, base_url=base_url,
-                           overrides=_overrides(target_lufs, ceiling_dbtp, duration, bitrate, channels))
-    if dry_run:
-        raise typer.Exit(_dry_run(options, targets or []))
-    overall = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)
-    episodes_now = Progress(TextColumn("  {task.description}"), TimeElapsedColumn(), console=console)
-    active: dict[str, TaskID] = {}
-    total = overall.add_task("planning", total=None)
-
-    def on_plan(todo: list[Job]) -> None:
-        overall.update(total, total=len(todo), description=f"building {len(todo)} episodes")
-
-    def on_stage(stem: str, message: str) -> None:
-        if stem not in active:
-            active[stem] = episodes_now.add_task(stem, total=None)
-        episodes_now.update(active[stem], description=f"{stem}: {message}")
-
-    def on_finished(job: Job, result: EpisodeResult) -> None:
-        overall.advance(total)
-        if job.episode.stem in active:
-            episodes_now.remove_task(active.pop(job.episode.stem))
-        if not console.is_terminal:
-            errors.print(f"finished {job.series.slug}/{result.file}: {result.status}", highlight=False)
-
-    try:
-        with Live(Group(overall, episodes_now), console=console, transient=True):
-            report = build(state.project, targets or [], options, on_stage, on_finished, on_plan)
-    except PipelineError as exc:
-        raise fail(exc) from None
-    except KeyboardInterrupt:
-        errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
-        raise typer.Exit(130) from None
-    for job, result in zip(report.jobs, report.results):
-        console.print(f"{escape(job.series.slug)}/{escape(result.file)}  {_summary_line(result)}", highlight=False,
-                      soft_wrap=True)
-    _print_failures(report)
-    _print_gates(report.failed_gates)
-    built = sum(r.status == "built" for r in report.results)
-    fresh = sum(r.status == "up-to-date" for r in report.results)
-    console.print(f"\n{built} built, {fresh} up to date, "
-                  f"{sum(r.status == 'error' for r in report.results) + len(report.errors)} failed.")
-    if not report.results and not report.errors:
-        errors.print("nothing to build: no episode scripts found under scripts/<series>/")
-    raise typer.Exit(1 if report.failed or report.failed_gates or not (report.results or report.errors) else 0)
 
 
 def _print_gates(failed: list[Gate]) -> None:
@@ -190,43 +163,111 @@ def _print_gates(failed: list[Gate]) -> None:
     errors.print(table)
 
 
-@app.command()
-def check() -> None:
-    """Run the quality gates on what is in out/: loudness, peak, duration, clipping, silence, tags."""
-    try:
-        with console.status("checking") as status:
-            gates = check_project(state.project, lambda name: status.update(f"checking {name}"))
-    except PipelineError as exc:
-        raise fail(exc) from None
-    failed = [g for g in gates if not g.passed]
-    _print_gates(failed)
-    console.print(f"{len(gates)} checks, {len(failed)} failed.")
-    raise typer.Exit(1 if failed else 0)
+@app.command("build")
+def build_command(
+    targets: Optional[list[str]] = typer.Argument(None, help="Episodes by slug, number or script path; none = all."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even if nothing changed."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be done for each episode, and why."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
+                                       help="Worker processes (default: the cores, as memory allows; 1 = this process)."),
+    executor: str = typer.Option("local", "--executor", help="local (this machine) or ray (a Ray cluster)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join, e.g. auto or HOST:6379."),
+    strict: bool = typer.Option(False, "--strict", help="Fail an episode that cannot be fitted to its duration window."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Public URL of out/<series>/, for the feed."),
+    voice: Optional[str] = VOICE,
+    target_lufs: Optional[float] = TARGET_LUFS,
+    ceiling_dbtp: Optional[float] = CEILING,
+    duration: Optional[float] = DURATION,
+    bitrate: Optional[int] = BITRATE,
+    channels: Optional[int] = CHANNELS,
+) -> None:
+    """Build episodes into out/<series>/: MP3s, captions, transcripts, manifest, review page and feed.
+
+    Only what changed is redone: unchanged episodes are skipped, metadata edits re-tag in place.
+    """
+    if executor not in ("local", "ray"):
+        raise PipelineError(f"--executor must be local or ray, not {executor!r}")
+    options = BuildOptions(force=force, strict=strict, voice=voice, jobs=jobs, base_url=base_url, executor=executor,
+                           ray_address=ray_address,
+                           overrides=_overrides(target_lufs, ceiling_dbtp, duration, bitrate, channels))
+    if dry_run:
+        raise typer.Exit(_dry_run(options, targets or []))
+    from .build import build
+    from .progress import BuildProgress
+
+    with BuildProgress(console, errors) as progress:
+        report = build(state.project, targets or [], options, progress.events())
+    _report_build(report)
+
+
+def _report_build(report: BuildReport) -> None:
+    for warning in report.warnings:
+        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    for step, result in zip(report.steps, report.results):
+        console.print(f"{escape(step.job.label)}  {_summary_line(result)}", highlight=False, soft_wrap=True)
+    for orphan in report.orphans_removed:
+        console.print(f"removed {escape(orphan.folder.name)}/{escape(orphan.stem)}.* (its script is gone or renamed)")
+    for orphan in report.orphans_kept:
+        errors.print(f"[yellow]kept[/] {escape(orphan.folder.name)}/{escape(orphan.stem)}.*: its script is gone or "
+                     "renamed; a clean build of the whole series removes it", highlight=False)
+    _print_failures(report)
+    _print_gates(report.failed_gates)
+    counts = {status: sum(r.status == status for r in report.results)
+              for status in ("built", "retagged", "captioned", "up-to-date", "error")}
+    failed = counts["error"] + len(report.errors)
+    line = (f"\n{counts['built']} built, {counts['retagged'] + counts['captioned']} updated in place, "
+            f"{counts['up-to-date']} up to date, {failed} failed.")
+    if report.retried:
+        line += f" {report.retried} task{'s' if report.retried > 1 else ''} retried after a worker died."
+    console.print(line)
+    if report.interrupted:
+        errors.print("[yellow]interrupted:[/] finished episodes are saved and published; "
+                     "run the same command to resume.")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if not report.results and not report.errors:
+        errors.print("nothing to build: no episode scripts found under scripts/<series>/")
+    raise typer.Exit(EXIT_FAILED if report.failed or report.failed_gates or not (report.results or report.errors)
+                     else 0)
 
 
 def _dry_run(options: BuildOptions, targets: list[str]) -> int:
-    try:
-        plan, problems = dry_run(state.project, targets, options)
-    except PipelineError as exc:
-        raise fail(exc) from None
+    from .build import dry_run
+
+    plan = dry_run(state.project, targets, options)
     table = Table("episode", "would", "why")
-    for job, reason in plan:
-        table.add_row(f"{job.series.slug}/{job.episode.stem}", "[yellow]rebuild[/]" if reason else "[dim]skip[/]",
-                      reason or "up to date")
+    for step in plan.steps:
+        action = {(): "[dim]skip[/]", ("tags",): "[cyan]re-tag[/]", ("sidecars",): "[cyan]re-caption[/]",
+                  ("tags", "sidecars"): "[cyan]re-tag, re-caption[/]"}.get(step.stages, "[yellow]rebuild[/]")
+        table.add_row(escape(step.job.label), action, escape(step.reason))
+    for orphan in plan.orphans:
+        table.add_row(escape(f"{orphan.folder.name}/{orphan.stem}"), "[red]remove[/]", "its script is gone or renamed")
     console.print(table)
-    for problem in problems:
-        errors.print(f"[red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
-    console.print(f"{sum(1 for _, r in plan if r)} of {len(plan)} episodes would be rebuilt.")
-    return 1 if problems else 0
+    for warning in plan.warnings:
+        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    for problem in plan.errors:
+        _say_error(str(problem))
+    console.print(f"{sum(1 for s in plan.steps if s.stages)} of {len(plan.steps)} episodes would change"
+                  + (f", {len(plan.orphans)} orphan{'s' if len(plan.orphans) > 1 else ''} removed." if plan.orphans
+                     else "."))
+    return EXIT_FAILED if plan.errors else 0
 
 
-def _single_job(target: str, options: BuildOptions) -> Job:
-    jobs, problems = plan_jobs(state.project, [target], options)
-    if problems:
-        raise problems[0]
-    if len(jobs) > 1:
-        raise PipelineError(f"{target!r} matches {len(jobs)} episodes; give the series' script path")
-    return jobs[0]
+@app.command()
+def check(
+    as_json: bool = typer.Option(False, "--json", help="Print the failed checks as JSON."),
+) -> None:
+    """Run the quality gates on what is in out/: loudness, peak, duration, clipping, silence, tags, feed."""
+    from .check import check_project
+
+    with console.status("checking") as status:
+        gates = check_project(state.project, lambda name: status.update(f"checking {name}"))
+    failed = [g for g in gates if not g.passed]
+    if as_json:
+        print(json.dumps({"checks": len(gates), "failed": [dataclasses.asdict(g) for g in failed]}, indent=1))
+    else:
+        _print_gates(failed)
+        console.print(f"{len(gates)} checks, {len(failed)} failed.")
+    raise typer.Exit(EXIT_FAILED if failed else 0)
 
 
 def _player(path: Path) -> list[str] | None:
@@ -249,59 +290,65 @@ def _play(path: Path) -> None:
 def preview(
     target: str = typer.Argument(..., help="One episode: slug, number or script path."),
     play: bool = typer.Option(False, "--play", help="Play it when done, if a player is installed."),
-    voice: str | None = VOICE,
-    target_lufs: float | None = TARGET_LUFS,
-    duration: float | None = DURATION,
+    voice: Optional[str] = VOICE,
+    target_lufs: Optional[float] = TARGET_LUFS,
+    duration: Optional[float] = DURATION,
 ) -> None:
     """Build one episode to out/<series>/preview/ (not the release file) and print its figures."""
-    options = BuildOptions(voice=voice, overrides=_overrides(target_lufs, None, duration, None, None))
-    try:
-        job = _single_job(target, options)
-        path = job.out_path.parent / "preview" / job.out_path.name
-        with console.status(f"{job.episode.stem}: starting") as status:
-            result = build_episode(job, lambda m: status.update(f"{job.episode.stem}: {m}"), state.project.cache,
-                                   out_path=path)
-    except PipelineError as exc:
-        raise fail(exc, 1) from None
+    from .build import preview as preview_episode
+
+    options = BuildOptions(voice=voice, jobs=1, overrides=_overrides(target_lufs, None, duration, None, None))
+    with console.status(f"{target}: starting") as status:
+        job, result = preview_episode(state.project, target, options,
+                                      lambda label, message: status.update(f"{label}: {message}"))
+    if result.status == "error":
+        raise PipelineError(result.error or "the preview failed")
+    low, high = job.production.window_s
     table = Table(show_header=False, box=None)
-    for key, value in (("file", path), ("duration", f"{result.duration_s:.2f} s (window "
-                       f"{job.production.window_s[0]:g}-{job.production.window_s[1]:g} s)"),
-                       ("loudness", f"{result.integrated_lufs:.2f} LUFS ({result.integrated_single_channel_lufs:.2f} single-channel)"),
-                       ("true peak", f"{result.true_peak_dbtp:.2f} dBTP"), ("LRA", f"{result.lra_lu:.1f} LU"),
-                       ("words", f"{result.word_count} ({result.words_per_minute:.0f} per minute)"),
-                       ("rate factor", f"{result.rate_factor:.3f}"), ("voice", f"{result.voice} ({result.engine})")):
-        table.add_row(f"[bold]{key}[/]", str(value))
+    rows = (("file", job.out_path), ("duration", f"{result.duration_s:.2f} s (window {low:g}-{high:g} s)"),
+            ("loudness", f"{result.integrated_lufs:.2f} LUFS ({result.integrated_single_channel_lufs:.2f} single-channel)"),
+            ("true peak", f"{result.true_peak_dbtp:.2f} dBTP"), ("LRA", f"{result.lra_lu:.1f} LU"),
+            ("words", f"{result.word_count} ({result.words_per_minute:.0f} per minute)"),
+            ("fit", ", ".join(f"{k} {v}" for k, v in result.fit.items() if k in ("rate_factor", "pause_scale", "tempo"))),
+            ("voice", f"{result.voice}"))
+    for key, value in rows:
+        table.add_row(f"[bold]{key}[/]", escape(str(value)))
     console.print(table)
     for warning in result.warnings:
         errors.print(f"[yellow]warning:[/] {escape(warning)}")
     if play:
-        _play(path)
+        _play(job.out_path)
 
 
 @app.command("list")
 def list_command() -> None:
     """Show every episode with its status (built / stale / missing) and measured figures."""
-    try:
-        jobs, problems = plan_jobs(state.project, [], BuildOptions())
-    except PipelineError as exc:
-        raise fail(exc) from None
-    table = Table("series", "episode", "title", "status", "duration", "LUFS", "dBTP")
-    for job, entry in zip(jobs, manifest_entries(jobs)):
-        reason = rebuild_reason(job, entry)
+    from .build import dry_run
+
+    plan = dry_run(state.project, [], BuildOptions())
+    table = Table("series", "episode", "title", "status", "duration", "LUFS", "dBTP", "WER")
+    for step in plan.steps:
+        job, entry = step.job, step.previous
         if not job.out_path.exists():
             status = "[red]missing[/]"
-        elif reason is None:
+        elif not step.stages:
             status = "[green]built[/]"
         else:
-            status = f"[yellow]stale[/] ({reason})"
-        figures = ("-", "-", "-") if entry is None or entry.duration_s is None else (
-            f"{int(entry.duration_s // 60)}:{round(entry.duration_s % 60):02d}", f"{entry.integrated_lufs:.1f}",
-            f"{entry.true_peak_dbtp:.1f}")
+            status = f"[yellow]stale[/] ({escape(step.reason)})"
+        figures = ("-", "-", "-", "-")
+        if entry is not None and entry.has_audio:
+            figures = (clock(entry.duration_s), f"{entry.integrated_lufs:.1f}", f"{entry.true_peak_dbtp:.1f}",
+                       "-" if entry.word_error is None else f"{entry.word_error:.2f}")
         table.add_row(job.series.slug, job.episode.stem, escape(job.episode.title), status, *figures)
     console.print(table)
-    for problem in problems:
-        errors.print(f"[red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1 if problems else 0)
+    for problem in plan.errors:
+        _say_error(str(problem))
+    raise typer.Exit(EXIT_FAILED if plan.errors else 0)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no infinities: a silent file's loudness is null."""
+    return value if not isinstance(value, float) or math.isfinite(value) else None
 
 
 @app.command()
@@ -310,110 +357,129 @@ def measure(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Loudness report of audio files: integrated (I), LRA, true peak, max short-term, duration."""
+    from .audio.codec import decode
+    from .audio.loudness import measure as measure_audio
+
     reports = []
     failed = False
     for path in files:
         try:
-            reports.append({"file": str(path), **dataclasses.asdict(measure_audio(*decode(path)))})
+            report = measure_audio(*decode(path))
+            reports.append({"file": str(path), **{k: _finite(v) for k, v in dataclasses.asdict(report).items()}})
         except PipelineError as exc:
             failed = True
-            fail(exc)
+            message = str(exc) if exc.path else f"{path}: {exc.message}"
+            _say_error(message)
     if as_json:
-        console.print_json(json.dumps(reports))
+        print(json.dumps(reports, indent=1))
     else:
         table = Table("file", "I (LUFS)", "I single-ch", "LRA (LU)", "TP (dBTP)", "max S (LUFS)", "duration (s)")
+
+        def number(value: float | None, places: int) -> str:
+            return "-inf" if value is None else f"{value:.{places}f}"
+
         for r in reports:
-            table.add_row(r["file"], f"{r['integrated_lufs']:.2f}", f"{r['integrated_single_channel_lufs']:.2f}",
-                          f"{r['lra_lu']:.1f}", f"{r['true_peak_dbtp']:.2f}", f"{r['max_short_term_lufs']:.2f}",
+            table.add_row(escape(r["file"]), number(r["integrated_lufs"], 2),
+                          number(r["integrated_single_channel_lufs"], 2), number(r["lra_lu"], 1),
+                          number(r["true_peak_dbtp"], 2), number(r["max_short_term_lufs"], 2),
                           f"{r['duration_s']:.2f}")
         console.print(table)
         console.print("[dim]Mono files are read as dual mono (I); 'single-ch' is the plain one-channel reading.[/]")
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(EXIT_FAILED if failed else 0)
 
 
 @app.command()
-def cover(
-    series: str = typer.Argument(..., help="Series folder name under scripts/."),
-) -> None:
+def cover(series: str = typer.Argument(..., help="Series folder name under scripts/.")) -> None:
     """Draw the series cover from its title and topic, into the file series.yaml names (or cover.png)."""
-    try:
-        folder = state.project.scripts_dir / series
-        info = load_series(folder, require_cover=False)
-        path = info.cover or folder / "cover.png"
-        with replacing(path) as temporary:
-            temporary.write_bytes(render_cover(info))
-    except PipelineError as exc:
-        raise fail(exc) from None
+    from .cover import render_cover
+    from .files import replacing
+    from .settings import load_series
+
+    folder = state.project.scripts_dir / series
+    info = load_series(folder, require_cover=False)
+    path = info.cover or folder / "cover.png"
+    with replacing(path) as temporary:
+        temporary.write_bytes(render_cover(info))
     console.print(f"wrote {path} ({path.stat().st_size // 1000} KB)")
 
 
 @app.command()
-def cache(prune: bool = typer.Option(False, "--prune", help="Delete entries no built episode uses.")) -> None:
+def cache(
+    prune: bool = typer.Option(False, "--prune", help="Delete entries no built episode uses."),
+    shared: bool = typer.Option(False, "--shared", help="Allow pruning a cache other projects share ($EPISODES_CACHE)."),
+    forget_others: bool = typer.Option(False, "--forget-other-projects",
+                                       help="With --prune --shared: also delete entries only other projects use."),
+) -> None:
     """Show the sentence cache's size; --prune removes entries no built episode uses."""
-    try:
-        store = state.project.cache
-        used = used_cache_keys(state.project)
-    except PipelineError as exc:
-        raise fail(exc) from None
-    stats = store.stats()
-    in_use = len(store.keys() & used)
-    console.print(f"{store.folder}: {stats.entries} entries, {stats.bytes / 1e6:.1f} MB; "
-                  f"{in_use} used by built episodes, {stats.entries - in_use} unused")
+    from .cache_admin import prune_cache, cache_summary
+
+    summary = cache_summary(state.project)
+    console.print(summary.text)
     if prune:
-        removed = store.prune(used)
+        removed = prune_cache(state.project, shared=shared, forget_others=forget_others)
         console.print(f"pruned {removed.entries} entries ({removed.bytes / 1e6:.1f} MB)")
 
 
 @app.command()
 def voices() -> None:
     """List voice profiles and whether their engine is installed."""
-    try:
-        profiles = state.project.voices()
-    except PipelineError as exc:
-        raise fail(exc) from None
+    from .engines import engine_installed, spec_of
+    from .settings import load_voices
+
     table = Table("voice", "engine", "model", "installed")
-    for profile in profiles.values():
+    for profile in load_voices(state.project.voices_dir).values():
         ok = engine_installed(profile.engine)
-        table.add_row(profile.name, profile.engine, profile.model,
-                      "[green]yes[/]" if ok else f"[red]no[/] - {escape(INSTALL_HINTS[profile.engine])}")
+        table.add_row(profile.name, profile.engine, escape(profile.model),
+                      "[green]yes[/]" if ok else f"[red]no[/] - {escape(spec_of(profile.engine).install_hint)}")
     console.print(table)
+
+
+AUDITION_SUFFIXES = (".mp3", ".wav")
 
 
 @app.command()
 def say(
     text: str = typer.Argument(..., help="A phrase to audition, with the lexicon applied."),
-    voice: str | None = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
-    out: Path | None = typer.Option(None, "--out", help="Write the audio here (.mp3 or .wav)."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the audio here (.mp3 or .wav)."),
     play: bool = typer.Option(False, "--play", help="Play it, if a player is installed."),
 ) -> None:
     """Audition a phrase: shows what the voice will read (and its phonemes), and speaks it."""
-    try:
-        profiles = state.project.voices()
-        name = voice or Production().voice
-        if name not in profiles:
-            raise PipelineError(f"unknown voice {name!r} (profiles: {', '.join(profiles) or 'none'})")
-        spoken = prepare(text, state.project.lexicon())
-        engine = load_engine(profiles[name])
-        console.print(f"[bold]reads:[/] {escape(spoken)}", highlight=False)
-        phonemes = getattr(engine, "phonemes", None)
-        if phonemes:
-            console.print(f"[bold]phonemes:[/] {escape(phonemes(spoken))}", highlight=False)
-        if out or play:
-            audio = engine.synthesize(spoken, profiles[name].rate)
-            production = Production()
-            if len(audio) >= 0.4 * engine.sample_rate:
-                audio = level(audio, engine.sample_rate, production.target_lufs, production.ceiling_dbtp)
-            path = out or state.project.out_dir / "say.mp3"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.suffix.lower() == ".wav":
-                write_wav(audio, engine.sample_rate, path)
-            else:
-                encode_mp3(audio, engine.sample_rate, path, production.bitrate_kbps)
-            console.print(f"wrote {path}")
-            if play:
-                _play(path)
-    except PipelineError as exc:
-        raise fail(exc) from None
+    from .audio.codec import encode_mp3, write_wav
+    from .audio.limiter import level
+    from .engines import load_engine
+    from .settings import Production, load_voices
+    from .text import load_lexicon, prepare
+
+    if out is not None:
+        if out.suffix.lower() not in AUDITION_SUFFIXES:
+            raise PipelineError(f"--out must end in .mp3 or .wav, not {out.suffix or '(no extension)'}", out)
+        if not out.parent.is_dir():
+            raise PipelineError("the folder for --out does not exist", out.parent)
+    profiles = load_voices(state.project.voices_dir)
+    name = voice or Production().voice
+    if name not in profiles:
+        raise PipelineError(f"unknown voice {name!r} (profiles: {', '.join(profiles) or 'none'})")
+    spoken = prepare(text, load_lexicon(state.project.voices_dir / "lexicon.yaml"))
+    console.print(f"[bold]reads:[/] {escape(spoken)}", highlight=False)
+    engine = load_engine(profiles[name])
+    phonemes = getattr(engine, "phonemes", None)
+    if phonemes:
+        console.print(f"[bold]phonemes:[/] {escape(phonemes(spoken))}", highlight=False)
+    if out or play:
+        audio = engine.synthesize(spoken, profiles[name].rate)
+        production = Production()
+        if len(audio) >= 0.4 * engine.sample_rate:
+            audio = level(audio, engine.sample_rate, production.target_lufs, production.ceiling_dbtp)
+        path = out or state.project.out_dir / "say.mp3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".wav":
+            write_wav(audio, engine.sample_rate, path)
+        else:
+            encode_mp3(audio, engine.sample_rate, path, production.bitrate_kbps)
+        console.print(f"wrote {path}")
+        if play:
+            _play(path)
 
 
 if __name__ == "__main__":  # pragma: no cover

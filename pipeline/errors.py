@@ -18,6 +18,10 @@ class PipelineError(Exception):
         self.path = Path(path) if path is not None else None
         self.line = line
 
+    def __reduce__(self):
+        """Keep file and line when an error crosses a process boundary (worker to driver)."""
+        return (self.__class__, (self.message, self.path, self.line))
+
     def __str__(self) -> str:
         if self.path is None:
             return self.message
@@ -43,7 +47,6 @@ class AudioError(PipelineError):
 
 class DurationError(PipelineError):
     """The episode cannot be fitted into its duration window (raised only with --strict)."""
-
 
 
 class LockedError(PipelineError):

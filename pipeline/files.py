@@ -1,4 +1,5 @@
-"""File safety: atomic replacement, the output-folder lock, and cleanup after a killed build.
+"""File safety: atomic replacement, the output-folder lock, signal-safe commits, and cleanup after
+a killed build.
 
 Nothing half-written ever sits under a final name: files are written under a hidden `.partial`
 name, in a staging folder on the same file system (`out/.partial/` for a build, so an output
@@ -10,27 +11,48 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import getpass
 import os
+import signal
 import socket
+import threading
 from pathlib import Path
 from typing import Iterator
 
-from .errors import LockedError
+from .errors import ConfigError, LockedError
 
 LOCK_NAME = ".build.lock"
 PARTIAL_MARK = ".partial"
+
+
+def ensure_folder(path: Path) -> Path:
+    """Create a folder (and its parents) or say plainly why it cannot be one."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError("is a file, but a folder is needed here; move it away", path) from None
+    except NotADirectoryError:
+        raise ConfigError("a parent of this folder is a file; move it away", path) from None
+    except PermissionError:
+        raise ConfigError("no permission to create this folder", path) from None
+    if not path.is_dir():
+        raise ConfigError("is not a folder", path)
+    return path
+
+
+def _temporary(path: Path, staging: Path | None) -> Path:
+    folder = ensure_folder(staging or path.parent)
+    return folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}{PARTIAL_MARK}"
 
 
 @contextlib.contextmanager
 def replacing(path: Path, staging: Path | None = None) -> Iterator[Path]:
     """Yield a temporary path in `staging` (default: beside `path`, same file system); rename it
     over `path` on success, delete it on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folder = staging or path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{path.name}.{os.getpid()}{PARTIAL_MARK}"
+    ensure_folder(path.parent)
+    temporary = _temporary(path, staging)
     try:
         yield temporary
         os.replace(temporary, path)
@@ -38,10 +60,35 @@ def replacing(path: Path, staging: Path | None = None) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+def create_once(path: Path, data: bytes) -> bool:
+    """Write `path` atomically unless it exists; first writer wins. Returns whether this call wrote it.
+
+    A hard link never replaces an existing name, so two writers racing on one name cannot both win.
+    """
+    ensure_folder(path.parent)
+    temporary = _temporary(path, None)
+    try:
+        temporary.write_bytes(data)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            # A file system without hard links: exclusive creation, then the bytes, then a rename.
+            if path.exists():
+                return False
+            os.replace(temporary, path)
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_if_changed(path: Path, data: bytes, staging: Path | None = None) -> bool:
     """Atomically write `data` unless the file already holds exactly that; returns whether it wrote.
     Keeps no-op builds from touching derived files (and their timestamps)."""
-    if path.exists() and path.read_bytes() == data:
+    if path.is_file() and path.read_bytes() == data:
         return False
     with replacing(path, staging) as temporary:
         temporary.write_bytes(data)
@@ -49,9 +96,9 @@ def write_if_changed(path: Path, data: bytes, staging: Path | None = None) -> bo
 
 
 def _writer_alive(path: Path) -> bool:
-    """Whether the process named in a temporary file's name (`.name.PID.partial`) still runs."""
+    """Whether the process named in a temporary file's name (`.name.PID.TID.partial`) still runs."""
     try:
-        pid = int(path.name.split(PARTIAL_MARK)[0].rsplit(".", 1)[1])
+        pid = int(path.name.split(PARTIAL_MARK)[0].rsplit(".", 2)[1])
         os.kill(pid, 0)
     except (ValueError, IndexError, ProcessLookupError):
         return False
@@ -62,36 +109,68 @@ def _writer_alive(path: Path) -> bool:
 
 def remove_partials(folder: Path) -> int:
     """Delete temporary files that a killed process left under `folder`; returns how many."""
-    stale = [p for p in folder.rglob(f".*{PARTIAL_MARK}*") if not _writer_alive(p)]
+    stale = [p for p in folder.rglob(f".*{PARTIAL_MARK}") if p.is_file() and not _writer_alive(p)]
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)
 
 
 @contextlib.contextmanager
-def output_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on an output folder for the duration of a build.
-
-    The lock is an flock on `folder/.build.lock`, so the kernel releases it when the holder
-    dies, however it dies. The file names the holder, for the message the next build shows.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / LOCK_NAME, "a+", encoding="utf-8")
+def deferred_signals() -> Iterator[None]:
+    """Hold off Ctrl-C and SIGTERM while a short commit runs (rename the MP3, write the manifest),
+    so an interrupt lands before or after it, never between the two."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, shared: bool, busy_message: str) -> Iterator[object]:
+    """flock a file (the kernel releases it when the holder dies, however it dies); raises
+    LockedError with `busy_message` and the holder's note when it is taken."""
+    ensure_folder(path.parent)
+    try:
+        handle = open(path, "a+", encoding="utf-8")
+    except IsADirectoryError:
+        raise ConfigError("is a folder, but the lock file goes here; remove it", path) from None
+    except PermissionError:
+        raise ConfigError("no permission to write here (is the folder read-only?)", path.parent) from None
+    try:
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise LockedError(f"another build holds this output folder ({holder}); wait for it to finish", folder) from None
+        raise LockedError(f"{busy_message} ({holder})", path.parent) from None
     try:
-        handle.seek(0)
-        handle.truncate()
-        started = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-        handle.write(f"pid {os.getpid()}, user {getpass.getuser()} on {socket.gethostname()}, since {started}")
-        handle.flush()
-        yield
+        yield handle
     finally:
-        handle.truncate(0)
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+def _holder_note() -> str:
+    started = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    return f"pid {os.getpid()}, user {getpass.getuser()} on {socket.gethostname()}, since {started}"
+
+
+@contextlib.contextmanager
+def output_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on an output folder for the duration of a build. The lock file names
+    the holder, for the message the next build shows."""
+    with file_lock(folder / LOCK_NAME, False, "another build holds this output folder; wait for it to finish") \
+            as handle:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(_holder_note())
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)

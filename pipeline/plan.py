@@ -1,0 +1,274 @@
+"""What a build must do: one job per episode with everything resolved, each stage's fingerprint,
+and the smallest set of stages that brings out/ up to date.
+
+    audio     speak (cache misses only), assemble, fit, mix, master, then tags and sidecars
+    tags      re-tag the existing MP3 in place (audio frames untouched, figures kept)
+    sidecars  rewrite captions and transcript from the recorded sentence timings
+
+A whole-series build also lists orphans: outputs whose script is gone or renamed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError, PipelineError
+from .fingerprint import SIDECARS_FORMAT, FileDigests, changed, combine, settings_digest
+from .manifest import EpisodeResult, Manifest
+from .project import Catalog, Project, Selection, SeriesEntry, _names_of_script
+from .script import Episode
+from .settings import Production, Series, VoiceProfile
+from .tags import TagValues
+from .text import Utterance, plan_utterances
+
+SIDECARS = (".vtt", ".srt", ".txt", ".png")
+"""Files written next to each MP3: captions, transcript, review plot."""
+OUTPUT_STEM_RE = re.compile(r"^\d+-[a-z0-9][a-z0-9-]*$")
+"""Names this tool gives episode outputs (`NN-slug`); only such files are ever removed as orphans."""
+AUDIO, TAGS, CAPTIONS = "audio", "tags", "sidecars"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Choices a producer makes on the command line."""
+
+    force: bool = False
+    """Rebuild even when nothing changed."""
+    strict: bool = False
+    """An episode that cannot be fitted to its window fails instead of warning."""
+    voice: str | None = None
+    """Voice profile for every episode, over series and front matter."""
+    overrides: dict[str, object] = field(default_factory=dict)
+    """Production settings from flags: the top layer."""
+    jobs: int | None = None
+    """Workers at once; None picks from the cores, the memory and the voices' needs."""
+    base_url: str | None = None
+    """Where the series is published (feed enclosure URLs); over series.yaml's base_url."""
+    executor: str = "local"
+    """"local" (worker processes on this machine) or "ray" (a Ray cluster)."""
+    ray_address: str | None = None
+    """Ray cluster to join ("auto", "HOST:PORT"); None starts a local Ray instance."""
+    asr: bool = False
+    """Check every sentence with speech recognition, and retake flagged ones."""
+    asr_model: str | None = None
+    """faster-whisper model name or folder; None is the bundled tiny.en."""
+
+
+@dataclass(frozen=True)
+class EpisodeJob:
+    """One episode, resolved: settings, voice, sentences, tags, where it goes and its fingerprints."""
+
+    series: Series
+    episode: Episode
+    production: Production
+    voice: VoiceProfile
+    voice_identity: str
+    utterances: tuple[Utterance, ...]
+    tags: TagValues
+    out_path: Path
+    keys: dict[str, dict[str, str]]
+    """Stage fingerprints: audio, tags, sidecars."""
+
+    @property
+    def stem(self) -> str:
+        return self.episode.stem
+
+    @property
+    def file(self) -> str:
+        return self.out_path.name
+
+    @property
+    def label(self) -> str:
+        return f"{self.series.slug}/{self.episode.stem}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the build does for one episode."""
+
+    job: EpisodeJob
+    stages: tuple[str, ...]
+    """Empty when up to date; `audio` implies the rest."""
+    reason: str
+    """Why, in a producer's words: "changed: spoken text", "MP3 missing", "up to date"."""
+    previous: EpisodeResult | None
+    """The manifest's entry before this build."""
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """Outputs of an episode whose script is gone or renamed."""
+
+    folder: Path
+    stem: str
+    files: tuple[Path, ...]
+
+
+@dataclass
+class BuildPlan:
+    steps: list[Step]
+    orphans: list[Orphan]
+    errors: list[PipelineError]
+    manifests: dict[str, Manifest]
+    """By series slug, loaded once for the whole build."""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def todo(self) -> list[Step]:
+        return [s for s in self.steps if s.stages]
+
+
+def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Catalog, options: BuildOptions,
+             digests: FileDigests, identities: dict[str, str], encoder: str) -> EpisodeJob:
+    """Resolve one episode: settings layers, voice, sentences, tags and stage fingerprints."""
+    from .audio import AUDIO_FORMAT
+
+    series = entry.series
+    production = series.production.merged(episode.overrides, episode.path).merged(options.overrides)
+    name = options.voice or episode.voice or production.voice
+    if name not in catalog.voices:
+        known = ", ".join(catalog.voices) or "none"
+        if options.voice:
+            raise ConfigError(f"--voice {name!r} is not a voice profile (profiles in voices/: {known})")
+        if episode.voice:
+            where: tuple[Path, int | None] = (episode.path, episode.field_lines.get("voice"))
+        elif "voice" in episode.overrides:
+            where = (episode.path, episode.field_lines.get("production"))
+        else:
+            where = (series.config_path, None)
+        raise ConfigError(f"unknown voice {name!r} (profiles in voices/: {known})", *where)
+    voice = catalog.voices[name]
+    if name not in identities:
+        from .engines import voice_identity
+
+        identities[name] = voice_identity(voice, digests)
+    identity = identities[name]
+    utterances = tuple(plan_utterances(episode, catalog.lexicon, voice.sentence_pause_ms,
+                                       production.paragraph_pause_ms, production.max_pause_ms))
+    script_sha = digests(episode.path)
+    tags = TagValues(
+        title=episode.title, album=series.album, artist=series.author, genre=series.genre,
+        copyright=series.copyright, track=episode.number, track_total=entry.scripts, date=episode.date,
+        summary=episode.summary, narration=episode.narration, language=series.language, cover=series.cover,
+        custom={"script_sha256": script_sha, "voice": voice.name, "engine": identity},
+    )
+    audio_key = combine([
+        ("spoken text", [(u.spoken, u.pause_after_ms) for u in utterances]),
+        ("voice", [identity, voice.rate]),
+        ("settings", settings_digest(dataclasses.replace(production, voice=name))),
+        ("software", [AUDIO_FORMAT, encoder]),
+    ])
+    sidecars_key = combine([
+        ("captions", [[u.written, u.line] for u in utterances if u.spoken] + [SIDECARS_FORMAT]),
+        ("transcript", [episode.title, episode.narration, SIDECARS_FORMAT]),
+    ])
+    return EpisodeJob(series, episode, production, voice, identity, utterances, tags,
+                      project.series_out(series) / f"{episode.stem}.mp3",
+                      {AUDIO: audio_key, TAGS: tags.fingerprint(digests.of), CAPTIONS: sidecars_key})
+
+
+def mp3_matches(path: Path, entry: EpisodeResult) -> bool:
+    """Whether the MP3 on disk is the one the manifest describes: same size, and same checksum
+    unless its modification time is the one recorded with the checksum."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    if stat.st_size != entry.file_bytes:
+        return False
+    if entry.file_mtime_ns == stat.st_mtime_ns:
+        return True
+    return file_sha256(path) == entry.file_sha256
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def decide(job: EpisodeJob, entry: EpisodeResult | None, force: bool) -> Step:
+    """The smallest set of stages that makes this episode's outputs match its inputs."""
+    def step(stages: tuple[str, ...], reason: str) -> Step:
+        return Step(job, stages, reason, entry)
+
+    if force:
+        return step((AUDIO,), "--force")
+    if entry is None or not entry.has_audio:
+        return step((AUDIO,), "not built yet")
+    if not job.out_path.is_file():
+        return step((AUDIO,), "MP3 missing")
+    if not mp3_matches(job.out_path, entry):
+        return step((AUDIO,), "MP3 differs from the manifest")
+    if entry.status == "error":
+        return step((AUDIO,), "last build failed")
+    audio = changed(entry.keys.get(AUDIO), job.keys[AUDIO])
+    if audio:
+        return step((AUDIO,), f"changed: {', '.join(audio)}")
+    if not job.out_path.with_suffix(".png").is_file():
+        return step((AUDIO,), "missing .png")
+    stages: list[str] = []
+    reasons: list[str] = []
+    tags = changed(entry.keys.get(TAGS), job.keys[TAGS])
+    if tags:
+        stages.append(TAGS)
+        reasons.append(f"tags changed: {', '.join(tags)}")
+    missing = [s for s in SIDECARS[:-1] if not job.out_path.with_suffix(s).is_file()]
+    captions = changed(entry.keys.get(CAPTIONS), job.keys[CAPTIONS])
+    if missing or captions:
+        stages.append(CAPTIONS)
+        reasons.append(f"missing {', '.join(missing)}" if missing else f"changed: {', '.join(captions)}")
+    return step(tuple(stages), "; ".join(reasons) or "up to date")
+
+
+def _orphans(entry: SeriesEntry, folder: Path, manifest: Manifest, current: set[str]) -> list[Orphan]:
+    """Outputs in a series folder that no script makes any more (a broken script's keep theirs)."""
+    broken = {name for error in entry.errors if error.path for name in _names_of_script(error.path)}
+    stems = {Path(name).stem for name in manifest.entries}
+    if folder.is_dir():
+        stems |= {p.stem for p in folder.glob("*.mp3")}
+    orphans = []
+    for stem in sorted(stems - current):
+        if not OUTPUT_STEM_RE.match(stem) or stem in broken:
+            continue
+        files = tuple(p for p in (folder / f"{stem}{suffix}" for suffix in (".mp3", *SIDECARS)) if p.exists())
+        orphans.append(Orphan(folder, stem, files))
+    return orphans
+
+
+def plan_build(project: Project, catalog: Catalog, selection: Selection, options: BuildOptions,
+               digests: FileDigests) -> BuildPlan:
+    """Jobs for the selected episodes, what each needs, and (for a whole-series build) the orphans."""
+    from .audio.codec import ffmpeg_path
+
+    errors = list(selection.errors)
+    identities: dict[str, str] = {}
+    encoder = digests.encoder_version(ffmpeg_path())
+    manifests: dict[str, Manifest] = {}
+    steps: list[Step] = []
+    warnings: list[str] = []
+    for entry, episode in selection.episodes:
+        series = entry.series
+        if series.slug not in manifests:
+            manifest = Manifest(project.series_out(series), {"series": series.title, "topic": series.topic,
+                                                           "album": series.album})
+            manifests[series.slug] = manifest
+            if manifest.problem:
+                warnings.append(manifest.problem)
+        try:
+            job = make_job(project, entry, episode, catalog, options, digests, identities, encoder)
+        except PipelineError as exc:
+            errors.append(exc)
+            continue
+        steps.append(decide(job, manifests[series.slug].get(job.file), options.force))
+    orphans: list[Orphan] = []
+    if selection.whole_series:
+        for entry in catalog.series:
+            manifest = manifests.get(entry.series.slug)
+            if manifest is None:
+                continue
+            current = {s.job.stem for s in steps if s.job.series.slug == entry.series.slug}
+            orphans += _orphans(entry, project.series_out(entry.series), manifest, current)
+    return BuildPlan(steps, orphans, errors, manifests, warnings)
