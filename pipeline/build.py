@@ -184,6 +184,9 @@ class AudioStage:
     def _dispatch(self) -> None:
         while len(self.running) < self.executor.capacity and (self.finish_queue or self.speak_queue):
             task_id = (self.finish_queue or self.speak_queue).popleft()
+            if not self._episodes_of(self.tasks[task_id]):  # every episode that wanted it has failed
+                self.waiters.pop(self.tasks.pop(task_id).key or "", None)
+                continue
             self.running.add(task_id)
             self.executor.submit(task_id, self.tasks[task_id].task)
 
@@ -325,10 +328,11 @@ class AudioStage:
         task = self.tasks[outcome.task_id]
         if outcome.lost:
             task.tries += 1
-            self.retried += 1
-            for episode in self._episodes_of(task):
-                episode.retried += 1
-            if task.tries <= RETRIES:
+            episodes = self._episodes_of(task)
+            if task.tries <= RETRIES and episodes:
+                self.retried += 1
+                for episode in episodes:
+                    episode.retried += 1
                 (self.finish_queue if task.kind == "finish" else self.speak_queue).appendleft(outcome.task_id)
                 return
             del self.tasks[outcome.task_id]
@@ -347,7 +351,9 @@ class AudioStage:
                 self.commit(task.episode, outcome.value)
 
     def _episodes_of(self, task: _Task) -> list[_Episode]:
-        return [task.episode] if task.episode else list(self.waiters.get(task.key or "", []))
+        """The episodes still waiting for this task."""
+        wanting = [task.episode] if task.episode else self.waiters.get(task.key or "", [])
+        return [e for e in wanting if not e.done]
 
     def _doing(self, task: _Task) -> str:
         if task.kind == "finish":

@@ -144,14 +144,14 @@ class SentenceCache:
     @contextlib.contextmanager
     def in_use(self) -> Iterator[None]:
         """Held (shared) by a build for its whole run, so no prune deletes entries it is writing."""
-        with file_lock(self.folder / LOCK_NAME, True, "the sentence cache is being pruned; try again shortly"):
+        with file_lock(self.folder / LOCK_NAME, True, "the sentence cache is being pruned ({holder}); try again shortly"):
             yield
 
     def prune(self, keep: set[str]) -> CacheStats:
         """Delete entries whose key is not in `keep`; returns what was removed. Refused while any
         build (of any project sharing the cache) is running."""
         removed_entries = removed_bytes = 0
-        with file_lock(self.folder / LOCK_NAME, False, "a build is using the sentence cache; prune when it ends"):
+        with file_lock(self.folder / LOCK_NAME, False, "a build is using the sentence cache ({holder}); prune when it ends"):
             for path in list(self._entries()):
                 if path.stem not in keep:
                     size = path.stat().st_size

@@ -68,16 +68,16 @@ class Boundary(TyperGroup):
             signal.signal(signal.SIGTERM, _terminate)
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (click.exceptions.Exit, typer.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
             errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
-            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:  # noqa: BLE001 - the one boundary: every error becomes one plain line
             if state.debug:
                 errors.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
             _say_error(describe(exc))
-            raise click.exceptions.Exit(EXIT_FATAL) from None
+            raise typer.Exit(EXIT_FATAL) from None
 
 
 def _terminate(signum: int, frame: Any) -> None:

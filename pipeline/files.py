@@ -133,7 +133,7 @@ def deferred_signals() -> Iterator[None]:
 @contextlib.contextmanager
 def file_lock(path: Path, shared: bool, busy_message: str) -> Iterator[object]:
     """flock a file (the kernel releases it when the holder dies, however it dies); raises
-    LockedError with `busy_message` and the holder's note when it is taken."""
+    LockedError with `busy_message` (where "{holder}" stands for the holder's note) when it is taken."""
     ensure_folder(path.parent)
     try:
         handle = open(path, "a+", encoding="utf-8")
@@ -147,7 +147,7 @@ def file_lock(path: Path, shared: bool, busy_message: str) -> Iterator[object]:
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise LockedError(f"{busy_message} ({holder})", path.parent) from None
+        raise LockedError(busy_message.format(holder=holder), path.parent) from None
     try:
         yield handle
     finally:
@@ -164,7 +164,7 @@ def _holder_note() -> str:
 def output_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on an output folder for the duration of a build. The lock file names
     the holder, for the message the next build shows."""
-    with file_lock(folder / LOCK_NAME, False, "another build holds this output folder; wait for it to finish") \
+    with file_lock(folder / LOCK_NAME, False, "another build holds this output folder ({holder}); wait for it to finish") \
             as handle:
         handle.seek(0)
         handle.truncate()

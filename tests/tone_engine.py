@@ -4,8 +4,9 @@ burst whose length scales exactly with 1/rate, with silence around each sentence
 Fast and deterministic, so trimming, pauses, fitting and levelling can be tested without a model,
 in the driver's process or in worker processes (conftest registers the entry point for both).
 Behaviour for fault tests comes from the environment, which workers inherit:
-EPISODES_TONE_DELAY_S (seconds to sleep per sentence) and EPISODES_TONE_DIE_ON (a word: a worker
-speaking a sentence holding it exits at once, as if killed).
+EPISODES_TONE_DELAY_S (seconds to sleep per sentence), EPISODES_TONE_DIE_ON (a word: a worker
+speaking a sentence holding it exits at once, as if killed) and EPISODES_TONE_DIE_ONCE (a marker
+file: only the first such worker dies).
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ class ToneEngine:
             time.sleep(delay)
         die_on = os.environ.get("EPISODES_TONE_DIE_ON")
         if die_on and die_on in text and multiprocessing.parent_process() is not None:
-            os._exit(9)  # only in a worker process: the driver itself never dies here
+            once = os.environ.get("EPISODES_TONE_DIE_ONCE")
+            if not once or not os.path.exists(once):
+                if once:
+                    open(once, "w").close()
+                os._exit(9)  # only in a worker process: the driver itself never dies here
         if "explode" in text:
             raise RuntimeError("model exploded")
         CALLS.append((text, rate))
@@ -52,7 +57,9 @@ class ToneEngine:
 
 
 def model_files(profile) -> list[Path]:
-    return []
+    """`model:` may name a file (any bytes) standing for a model, to test voice identity."""
+    path = profile.resolve(profile.model)
+    return [path] if path.is_file() else []
 
 
 def load(profile, threads: int) -> ToneEngine:

@@ -1,0 +1,186 @@
+"""Rebuilds that are always right and exactly as big as the change: each kind of edit does the
+stage it must and no more, proven on the files (decoded audio checksums, tags read back)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from mutagen.id3 import ID3
+from typer.testing import CliRunner
+
+from pipeline.audio.codec import ffmpeg_path
+from pipeline.build import build, dry_run
+from pipeline.cli import app
+from pipeline.plan import BuildOptions
+from pipeline.project import Project
+
+from .conftest import BODY, episode_text
+
+SERIES = "test-series"
+
+
+def run(project: Path, targets=(), **options):
+    options.setdefault("jobs", 1)
+    return build(Project(project), list(targets), BuildOptions(**options))
+
+
+def folder(project: Path) -> Path:
+    return project / "out" / SERIES
+
+
+def audio_md5(path: Path) -> str:
+    """Checksum of the decoded audio stream alone (tags play no part)."""
+    result = subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(path), "-map", "0:a", "-f", "md5", "-"],
+                            capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def decoded(project: Path) -> dict[str, str]:
+    return {p.name: audio_md5(p) for p in sorted(folder(project).glob("*.mp3"))}
+
+
+def statuses(report) -> dict[str, str]:
+    return {r.file: r.status for r in report.results}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.fixture
+def built(project, tone_engine):
+    report = run(project)
+    assert not report.failed
+    return project
+
+
+def test_copyright_change_retags_every_mp3_in_place(built, tone_engine):
+    before = decoded(built)
+    figures = {e["file"]: e["integrated_lufs"] for e in json.loads((folder(built) / "manifest.json").read_text())["episodes"]}
+    edit(built / "scripts" / SERIES / "series.yaml", "author: Test Author", "author: Test Author\ncopyright: 2027 Us")
+    plan = dry_run(Project(built), [], BuildOptions())
+    assert {s.job.file: s.reason for s in plan.steps} == {
+        f"0{n}-{slug}.mp3": "tags changed: copyright" for n, slug in ((1, "alpha"), (2, "beta"), (3, "gamma"))}
+    tone_engine.calls.clear()
+    report = run(built)
+    assert set(statuses(report).values()) == {"retagged"}
+    assert tone_engine.calls == []
+    assert decoded(built) == before  # the audio frames are untouched
+    for path in folder(built).glob("*.mp3"):
+        assert str(ID3(path)["TCOP"]) == "2027 Us"
+    manifest = json.loads((folder(built) / "manifest.json").read_text())["episodes"]
+    assert {e["file"]: e["integrated_lufs"] for e in manifest} == figures  # measured figures kept
+    assert all(e["file_bytes"] == (folder(built) / e["file"]).stat().st_size for e in manifest)
+    assert set(statuses(run(built)).values()) == {"up-to-date"}
+
+
+def test_summary_edit_retags_only_that_episode(built):
+    edit(built / "scripts" / SERIES / "02-beta.md", "summary: Summary of beta.", "summary: A better summary.")
+    report = run(built, base_url="https://example.org/pod")
+    assert statuses(report) == {"01-alpha.mp3": "up-to-date", "02-beta.mp3": "retagged", "03-gamma.mp3": "up-to-date"}
+    assert ID3(folder(built) / "02-beta.mp3").getall("COMM")[0].text == ["A better summary."]
+    assert "A better summary." in (folder(built) / "feed.xml").read_text()
+    assert "A better summary." in (folder(built) / "index.html").read_text()
+
+
+def test_adding_an_episode_retags_the_others_with_the_new_total(built, tone_engine):
+    before = decoded(built)
+    (built / "scripts" / SERIES / "04-delta.md").write_text(episode_text(4, "delta", BODY))
+    report = run(built)
+    assert statuses(report) == {"01-alpha.mp3": "retagged", "02-beta.mp3": "retagged", "03-gamma.mp3": "retagged",
+                                "04-delta.mp3": "built"}
+    assert [str(ID3(folder(built) / f)["TRCK"]) for f in sorted(before)] == ["1/4", "2/4", "3/4"]
+    assert {k: v for k, v in decoded(built).items() if k in before} == before
+    assert not report.failed_gates  # track totals agree across the series
+
+
+def test_lexicon_entry_touching_one_episode_changes_exactly_one_mp3(built, tone_engine):
+    edit(built / "scripts" / SERIES / "03-gamma.md", "It ends the episode", "It ends the gizmo episode")
+    run(built)
+    before = decoded(built)
+    raw_before = {p.name: p.read_bytes() for p in folder(built).glob("*.mp3")}
+    (built / "voices" / "lexicon.yaml").write_text("gizmo: gadget thing\n")
+    tone_engine.calls.clear()
+    report = run(built)
+    assert statuses(report) == {"01-alpha.mp3": "up-to-date", "02-beta.mp3": "up-to-date", "03-gamma.mp3": "built"}
+    assert tone_engine.calls == [("It ends the gadget thing episode with a few more words to say.", 1.0)]
+    after = decoded(built)
+    assert [name for name in before if before[name] != after[name]] == ["03-gamma.mp3"]
+    assert {p.name: p.read_bytes() for p in folder(built).glob("*.mp3") if p.name != "03-gamma.mp3"} == \
+        {k: v for k, v in raw_before.items() if k != "03-gamma.mp3"}
+
+
+def test_voice_model_file_replaced_in_place_rebuilds(project, tone_engine):
+    model = project / "voices" / "tone.model"
+    model.write_bytes(b"weights one")
+    (project / "voices" / "joe.yaml").write_text("engine: tone\nmodel: tone.model\nsentence_pause_ms: 400\n")
+    run(project)
+    model.write_bytes(b"weights two")  # same name, new contents
+    plan = dry_run(Project(project), [], BuildOptions())
+    assert {s.reason for s in plan.steps} == {"changed: voice"}
+    assert set(statuses(run(project)).values()) == {"built"}
+
+
+def test_audio_code_version_change_rebuilds(built, monkeypatch):
+    import pipeline.audio
+
+    monkeypatch.setattr(pipeline.audio, "AUDIO_FORMAT", pipeline.audio.AUDIO_FORMAT + "-next")
+    plan = dry_run(Project(built), [], BuildOptions())
+    assert {s.reason for s in plan.steps} == {"changed: software"}
+
+
+def test_renamed_slug_removes_the_orphan_after_a_clean_whole_series_build(built):
+    scripts = built / "scripts" / SERIES
+    text = (scripts / "02-beta.md").read_text().replace("slug: beta", "slug: better-beta")
+    (scripts / "02-beta.md").unlink()
+    (scripts / "02-better-beta.md").write_text(text)
+    named = run(built, ["alpha"])  # a build of named episodes leaves orphans alone
+    assert named.orphans_removed == [] and (folder(built) / "02-beta.mp3").exists()
+    plan = dry_run(Project(built), [], BuildOptions())
+    assert [o.stem for o in plan.orphans] == ["02-beta"]
+    result = CliRunner().invoke(app, ["--project", str(built), "build", "--dry-run"])
+    assert "02-beta" in result.output and "remove" in result.output
+    report = run(built, base_url="https://example.org/pod")
+    assert [o.stem for o in report.orphans_removed] == ["02-beta"]
+    assert not list(folder(built).glob("02-beta.*"))
+    manifest = json.loads((folder(built) / "manifest.json").read_text())
+    assert [e["file"] for e in manifest["episodes"]] == ["01-alpha.mp3", "02-better-beta.mp3", "03-gamma.mp3"]
+    assert "02-beta.mp3" not in (folder(built) / "feed.xml").read_text()
+    assert not report.failed_gates  # no "duplicated [2]"
+
+
+def test_orphans_are_kept_when_the_build_has_failures(built):
+    scripts = built / "scripts" / SERIES
+    (scripts / "02-beta.md").rename(scripts / "02-better.md")
+    edit(scripts / "02-better.md", "slug: beta", "slug: better")
+    (scripts / "04-broken.md").write_text("---\ntitle: [oops\n---\nWords.\n")
+    report = run(built)
+    assert report.failed and report.orphans_removed == []
+    assert [o.stem for o in report.orphans_kept] == ["02-beta"]
+    assert (folder(built) / "02-beta.mp3").exists()
+
+
+def test_editing_a_fitted_episode_respeaks_only_the_edited_sentence(project, tone_engine):
+    overrides = {"target_duration_s": 17.0, "duration_tolerance_s": 0.5}
+    first = run(project, ["alpha"], overrides=overrides).results[0]
+    assert first.rate_factor != 1.0 and round(first.rate_factor, 2) == first.rate_factor
+    tone_engine.calls.clear()
+    edit(project / "scripts" / SERIES / "01-alpha.md", "A second sentence follows it closely.",
+         "A second sentence follows it gently.")
+    again = run(project, ["alpha"], overrides=overrides).results[0]
+    assert [text for text, _ in tone_engine.calls] == ["A second sentence follows it gently."]
+    assert again.rate_factor == first.rate_factor
+
+
+def test_the_fit_records_only_rates_it_synthesized(project, tone_engine):
+    overrides = {"target_duration_s": 40.0, "duration_tolerance_s": 2.0}  # unreachable: every round is used
+    result = run(project, ["alpha"], overrides=overrides).results[0]
+    spoken = {round(rate, 4) for _, rate in tone_engine.calls}
+    assert round(result.rate_factor, 4) in spoken
+    cache = Project(project).cache
+    assert result.cache_keys and all(cache.get(key) is not None for key in result.cache_keys)
