@@ -3,9 +3,14 @@
 Body markup (documented in the README):
 - a blank line ends a paragraph (a paragraph pause follows it);
 - `[pause]`, `[pause 1.2s]`, `[pause 800ms]` insert a pause, on its own line or inline;
-- `[written]{spoken}` speaks `spoken` where the transcript shows `written`;
-- `# headings` and `<!-- comments -->` are notes for the producer and are not spoken;
+- `[written]{spoken}` speaks `spoken` where the transcript shows `written`; a malformed one
+  (`[LoRA]{`, `[]{}`, `[x]{}`, a stray brace) is an error naming the line;
+- `# headings` (a `#` and a space) and `<!-- comments -->` are notes for the producer and are
+  not spoken; a line starting `#1` is narration ("number one");
 - Markdown emphasis and list markers are dropped.
+
+Front matter is validated here: `date:` is an ISO date, `episode:` a number from 1 to 999,
+`audio:` an existing recording, `sound:` `off` or a mapping.
 """
 
 from __future__ import annotations
@@ -25,9 +30,14 @@ ANY_PAUSE_RE = re.compile(r"\[pause\b[^\]]*\]", re.IGNORECASE)
 SAY_RE = re.compile(r"\[([^\[\]{}]+)\]\{([^{}]*)\}")
 COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 FILENAME_RE = re.compile(r"^(\d+)-(.+)$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_EPISODE = 999
+_HEADING_RE = re.compile(r"^#{1,6}(?:\s|$)")
 _LIST_MARK_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _EMPHASIS_RE = re.compile(r"(\*\*|__|\*|`)")
-FRONT_MATTER_FIELDS = ("title", "episode", "slug", "date", "summary", "tags", "voice", "production")
+_BRACE_RE = re.compile(r"\]\{|[{}]")
+FRONT_MATTER_FIELDS = ("title", "episode", "slug", "date", "summary", "tags", "voice", "production", "audio",
+                       "sound")
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,10 @@ class Episode:
     blocks: tuple[Block, ...]
     field_lines: dict[str, int]
     """Front-matter key -> line, for errors about a field found later (an unknown voice)."""
+    audio: Path | None = None
+    """A recorded narration to use instead of synthesis (`audio:`, resolved against the script's folder)."""
+    sound: LineDict | str | None = None
+    """`sound:` as written: "off", a mapping of sound settings (key lines kept), or None."""
 
     @property
     def stem(self) -> str:
@@ -106,6 +120,19 @@ def _clean_line(line: str) -> str:
     return _EMPHASIS_RE.sub("", line)
 
 
+def _check_pronunciations(text: str, path: Path, line: int) -> None:
+    """Every `[written]{spoken}` mark must be whole, with both parts; a stray brace is an error."""
+    for match in SAY_RE.finditer(text):
+        if not match.group(1).strip() or not match.group(2).strip():
+            raise ScriptError(f"pronunciation mark {match.group(0)!r} needs text in both parts: "
+                              "write [written]{spoken}", path, line)
+    rest = SAY_RE.sub("", text)
+    stray = _BRACE_RE.search(rest)
+    if stray is not None:
+        near = rest[max(0, stray.start() - 20):stray.end() + 20].strip()
+        raise ScriptError(f"malformed pronunciation mark near {near!r}: write [written]{{spoken}}", path, line)
+
+
 def parse_body(body: str, path: Path, first_line: int) -> tuple[Block, ...]:
     """Split the narration into runs of text separated by paragraph breaks and pause marks."""
     body = COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), body)
@@ -132,7 +159,7 @@ def parse_body(body: str, path: Path, first_line: int) -> tuple[Block, ...]:
             if run:
                 close(None, line_no)
             continue
-        if stripped.startswith("#"):
+        if _HEADING_RE.match(stripped):
             continue
         for mark in ANY_PAUSE_RE.finditer(stripped):
             if not PAUSE_RE.fullmatch(mark.group(0)):
@@ -142,6 +169,7 @@ def parse_body(body: str, path: Path, first_line: int) -> tuple[Block, ...]:
                     line_no,
                 )
         text = _clean_line(stripped)
+        _check_pronunciations(text, path, line_no)
         pos = 0
         for match in PAUSE_RE.finditer(text):
             if not run:
@@ -181,6 +209,69 @@ def _text_field(data: LineDict, key: str, path: Path, required: bool = False) ->
     return str(value).strip()
 
 
+def _episode_number(data: LineDict, path: Path) -> int:
+    named = FILENAME_RE.match(path.stem)
+    number = data["episode"] if "episode" in data else int(named.group(1)) if named else None
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise ScriptError(
+            f"episode number missing or not a whole number from 1 to {MAX_EPISODE} "
+            "(set `episode:` or name the file NN-slug.md)",
+            path,
+            data.line_of("episode"),
+        )
+    if not 1 <= number <= MAX_EPISODE:
+        shown = str(number) if len(str(number)) <= 12 else str(number)[:12] + "…"
+        raise ScriptError(f"episode {shown} is outside 1..{MAX_EPISODE} (number episodes 1..N)",
+                          path, data.line_of("episode"))
+    return number
+
+
+def _date_field(data: LineDict, path: Path) -> str:
+    """The `date:` as YYYY-MM-DD, or "" when there is none; anything else names the line."""
+    if "date" not in data:
+        return ""
+    value = data["date"]
+    date: dt.date | None = value.date() if isinstance(value, dt.datetime) else (
+        value if isinstance(value, dt.date) else None)
+    if isinstance(value, str) and DATE_RE.match(value.strip()):
+        try:
+            date = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            date = None
+    if date is not None and date.year >= 1900:
+        return date.isoformat()
+    shown = "nothing" if value is None else repr(str(value)[:30])
+    raise ScriptError(f"`date` must be a date written YYYY-MM-DD, such as 2026-02-19 (got {shown})",
+                      path, data.line_of("date"))
+
+
+def _audio_field(data: LineDict, path: Path) -> Path | None:
+    if "audio" not in data:
+        return None
+    value, line = data["audio"], data.line_of("audio")
+    if not isinstance(value, str) or not value.strip():
+        raise ScriptError("`audio` must be the path of a recording, relative to the series folder", path, line)
+    try:
+        audio = (path.parent / value.strip()).resolve()
+        found = audio.is_file()
+    except (OSError, ValueError):
+        raise ScriptError(f"`audio` path {value.strip()[:60]!r} is not usable", path, line) from None
+    if not found:
+        raise ScriptError(f"recording not found: {value.strip()} (looked for {audio})", path, line)
+    return audio
+
+
+def _sound_field(data: LineDict, path: Path) -> LineDict | str | None:
+    value = data.get("sound")
+    if value is None:
+        return None
+    if value is False or isinstance(value, str) and value.strip().lower() == "off":
+        return "off"  # YAML reads a bare `off` as false
+    if isinstance(value, LineDict):
+        return value
+    raise ScriptError("`sound` must be `off` or a mapping of sound settings", path, data.line_of("sound"))
+
+
 def parse_episode(path: Path) -> Episode:
     """Parse one script; every problem raises ScriptError naming the file and line."""
     text = read_text(path, ScriptError).replace("\r\n", "\n").lstrip("\ufeff")
@@ -194,15 +285,8 @@ def parse_episode(path: Path) -> Episode:
                 data.line_of(key),
             )
     title = _text_field(data, "title", path, required=True)
+    number = _episode_number(data, path)
     named = FILENAME_RE.match(path.stem)
-    number = data.get("episode", int(named.group(1)) if named else None)
-    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-        raise ScriptError(
-            "episode number missing or not a positive whole number "
-            "(set `episode:` or name the file NN-slug.md)",
-            path,
-            data.line_of("episode", 2),
-        )
     slug = _text_field(data, "slug", path) or (named.group(2) if named else path.stem)
     if not SLUG_RE.match(slug):
         raise ScriptError(
@@ -210,17 +294,17 @@ def parse_episode(path: Path) -> Episode:
             path,
             data.line_of("slug", 1),
         )
-    date = data.get("date", "")
-    if isinstance(date, (dt.date, dt.datetime)):
-        date = date.isoformat()[:10]
+    date = _date_field(data, path)
     tags = data.get("tags") or []
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(",") if t.strip()]
     if not isinstance(tags, list) or not all(isinstance(t, (str, int, float)) for t in tags):
         raise ScriptError("`tags` must be a list of words", path, data.line_of("tags"))
-    overrides = data.get("production") or LineDict()
+    overrides = LineDict() if data.get("production") is None else data["production"]
     if not isinstance(overrides, dict):
         raise ScriptError("`production` must be a mapping", path, data.line_of("production"))
+    audio = _audio_field(data, path)
+    sound = _sound_field(data, path)
     blocks = parse_body(body, path, body_line)
     if not any(written_text(b.text).strip() for b in blocks):
         raise ScriptError("the script has no narration after its front matter", path, body_line)
@@ -229,31 +313,43 @@ def parse_episode(path: Path) -> Episode:
         number=number,
         slug=slug,
         title=title,
-        date=str(date),
+        date=date,
         summary=_text_field(data, "summary", path),
         tags=tuple(str(t) for t in tags),
         voice=_text_field(data, "voice", path) or None,
         overrides=overrides,
         blocks=blocks,
         field_lines=dict(data.key_lines),
+        audio=audio,
+        sound=sound,
     )
 
 
 def load_episodes(folder: Path) -> tuple[list[Episode], list[PipelineError]]:
     """Parse every `*.md` script in a series folder.
 
-    A broken script, or one whose number or slug another script already uses, is returned as an
-    error so that the others can still be built.
+    A broken script, one numbered outside 1..N (N scripts in the folder), or one whose number or
+    slug another script already uses, is returned as an error so that the others can still be
+    built.
     """
+    scripts = [p for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md"]
     episodes: list[Episode] = []
     errors: list[PipelineError] = []
-    for path in sorted(folder.glob("*.md")):
-        if path.name.lower() == "readme.md":
-            continue
+    for path in scripts:
         try:
-            episodes.append(parse_episode(path))
+            episode = parse_episode(path)
         except PipelineError as exc:
             errors.append(exc)
+            continue
+        if episode.number > len(scripts):
+            errors.append(ScriptError(
+                f"episode {episode.number} is outside 1..{len(scripts)} (this series has {len(scripts)} "
+                f"script{'s' if len(scripts) != 1 else ''}; number episodes 1..N)",
+                path,
+                episode.field_lines.get("episode"),
+            ))
+            continue
+        episodes.append(episode)
     clean: list[Episode] = []
     for episode in episodes:
         clash = next(

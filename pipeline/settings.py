@@ -8,6 +8,7 @@ of a bad value.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,25 +21,43 @@ from .errors import ConfigError, PipelineError
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MP3_BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 MP3_SAMPLE_RATES_HZ = (22050, 24000, 32000, 44100, 48000)
+FIT_MODES = ("narration", "programme")
+MAX_PAUSE_MS = 10_000
+"""Longest pause any setting may ask for."""
+MAX_DURATION_S = 6 * 3600.0
+"""Longest episode a duration target may ask for."""
 
 
 class LineDict(dict):
     """A YAML mapping that remembers the 1-based line of each key, for error messages."""
 
-    key_lines: dict[str, int]
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.key_lines: dict[str, int] = {}
+        """str(key) -> line."""
 
-    def line_of(self, key: str, default: int | None = None) -> int | None:
-        return self.key_lines.get(key, default)
+    def line_of(self, key: object, default: int | None = None) -> int | None:
+        return self.key_lines.get(str(key), default)
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings are LineDicts."""
+    """SafeLoader whose mappings are LineDicts, and whose dates stay text.
+
+    Dates are validated by the field that holds them ("2026-02-30" names its line), so the
+    loader does not turn them into datetime objects itself (and fail without a line).
+    """
+
+
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     mapping = LineDict(loader.construct_mapping(node, deep=True))
     mapping.key_lines = {
-        str(key_node.value): key_node.start_mark.line + 1 for key_node, _ in node.value
+        str(loader.construct_object(key_node, deep=True)): key_node.start_mark.line + 1 for key_node, _ in node.value
     }
     return mapping
 
@@ -51,19 +70,22 @@ def parse_yaml_mapping(
 ) -> LineDict:
     """Parse YAML text that must be a mapping; line numbers count from `first_line`."""
     try:
-        data = yaml.load(text, Loader=_LineLoader)
+        # Blank lines in front put every mark, nested mappings' key lines included, on the file's line.
+        data = yaml.load("\n" * (first_line - 1) + text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = first_line + mark.line if mark is not None else first_line
+        line = mark.line + 1 if mark is not None else first_line
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"invalid YAML: {problem}", path, line) from None
+    except (ValueError, OverflowError, RecursionError) as exc:
+        # An explicitly tagged value PyYAML cannot build (`!!timestamp 2026-02-30`, `!!int x`), or
+        # nesting too deep to follow.
+        raise error(f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                    path, first_line) from None
     if data is None:
         data = LineDict()
-        data.key_lines = {}
     if not isinstance(data, LineDict):
         raise error("expected a mapping of `key: value` lines", path, first_line)
-    if first_line != 1:
-        data.key_lines = {k: v + first_line - 1 for k, v in data.key_lines.items()}
     return data
 
 
@@ -89,13 +111,17 @@ def load_yaml_file(path: Path) -> LineDict:
     return parse_yaml_mapping(read_text(path), path)
 
 
-def _coerce(value: Any, kind: type, key: str, path: Path | None, line: int | None) -> Any:
+def coerce_value(value: Any, kind: type, key: str, path: Path | None, line: int | None) -> Any:
     """Convert a YAML value to the settings field's type, or raise naming the key."""
+    if value is None:
+        raise ConfigError(f"`{key}` has no value: give a {kind.__name__} after the colon", path, line)
     if kind is bool:
         if isinstance(value, bool):
             return value
     elif kind in (int, float):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value) or abs(value) > 1e12:
+                raise ConfigError(f"`{key}` must be a finite number of sensible size, got {value!r}", path, line)
             if kind is int and float(value) != int(value):
                 raise ConfigError(f"`{key}` must be a whole number, got {value!r}", path, line)
             return kind(value)
@@ -140,11 +166,11 @@ class Production:
     channels: int = 1
     """1 (mono) or 2 (stereo, the mono voice on both channels)."""
     fit: str = "narration"
-    """What the duration window applies to: "narration" or "programme"."""
+    """What the duration window applies to: "narration" (the voice alone) or "programme" (with sound)."""
     min_pause_ms: int = 250
     """The duration fit never shortens a pause below this."""
     max_tempo_change: float = 0.08
-    """Largest pitch-preserving tempo change the duration fit may apply."""
+    """Largest pitch-preserving tempo change the duration fit may apply (0.08 = 8 %)."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -154,8 +180,9 @@ class Production:
             problems.append(f"ceiling_dbtp {self.ceiling_dbtp} is outside -12..-0.5 (leave headroom under full scale)")
         if self.loudness_tolerance_lu <= 0:
             problems.append("loudness_tolerance_lu must be above 0")
-        if self.target_duration_s <= 0 or not 0 <= self.duration_tolerance_s < self.target_duration_s:
-            problems.append("target_duration_s must be above 0 and above duration_tolerance_s")
+        if not 0 < self.target_duration_s <= MAX_DURATION_S or not 0 <= self.duration_tolerance_s < self.target_duration_s:
+            problems.append(f"target_duration_s must be above 0 (at most {MAX_DURATION_S:g}) "
+                            "and above duration_tolerance_s")
         if not 0.5 <= self.min_rate <= 1.0 <= self.max_rate <= 2.0:
             problems.append("rates must satisfy 0.5 <= min_rate <= 1.0 <= max_rate <= 2.0")
         if self.bitrate_kbps not in MP3_BITRATES_KBPS:
@@ -164,9 +191,15 @@ class Production:
             problems.append(f"sample_rate_hz must be one of {MP3_SAMPLE_RATES_HZ}")
         if self.channels not in (1, 2):
             problems.append("channels must be 1 or 2")
-        for name in ("lead_pad_ms", "tail_pad_ms", "paragraph_pause_ms"):
+        if not 0 <= self.max_pause_ms <= MAX_PAUSE_MS:
+            problems.append(f"max_pause_ms must be between 0 and {MAX_PAUSE_MS}")
+        for name in ("lead_pad_ms", "tail_pad_ms", "paragraph_pause_ms", "min_pause_ms"):
             if not 0 <= getattr(self, name) <= self.max_pause_ms:
                 problems.append(f"{name} must be between 0 and max_pause_ms ({self.max_pause_ms})")
+        if self.fit not in FIT_MODES:
+            problems.append(f"fit must be one of {', '.join(FIT_MODES)}")
+        if not 0.0 <= self.max_tempo_change <= 0.2:
+            problems.append("max_tempo_change must be between 0 and 0.2")
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -180,6 +213,8 @@ class Production:
 
     def merged(self, overrides: Mapping[str, Any], path: Path | None = None) -> Production:
         """A copy with `overrides` applied; unknown keys and bad values name file and line."""
+        if not isinstance(overrides, Mapping):
+            raise ConfigError("production settings must be a mapping of `setting: value` lines", path)
         if not overrides:
             return self
         kinds = {f.name: type(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -193,7 +228,7 @@ class Production:
                     path,
                     line,
                 )
-            changes[key] = _coerce(value, kinds[key], key, path, line)
+            changes[key] = coerce_value(value, kinds[key], key, path, line)
         try:
             return dataclasses.replace(self, **changes)
         except ConfigError as exc:
@@ -227,6 +262,8 @@ class Series:
     base_url: str = ""
     """Where out/<series>/ is published; the feed's enclosure URLs start with it."""
     production: Production = field(default_factory=Production)
+    sound: LineDict | None = None
+    """The series' `sound:` mapping as written (key lines kept), for the sound stage to read."""
 
     @property
     def slug(self) -> str:
@@ -241,6 +278,24 @@ _SERIES_TEXT_FIELDS = ("title", "topic", "album", "author", "description", "genr
                        "category", "base_url")
 
 
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+def _cover_problem(cover: Path, project_root: Path) -> str | None:
+    """Why a cover cannot be used, judged cheaply (place and file signature); the image itself is
+    checked and scaled when it is embedded (pipeline.cover)."""
+    if not cover.is_relative_to(project_root.resolve()):
+        return f"must be inside the project folder {project_root.resolve()}"
+    try:
+        with cover.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if not head.startswith(_IMAGE_SIGNATURES):
+        return "is not a PNG or JPEG image"
+    return None
+
+
 def load_series(folder: Path, require_cover: bool = True) -> Series:
     """Parse `<folder>/series.yaml` into a Series; raises ConfigError naming the line.
 
@@ -248,10 +303,13 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
     """
     path = folder / "series.yaml"
     data = load_yaml_file(path)
-    known = set(_SERIES_TEXT_FIELDS) | {"cover", "production", "explicit"}
+    known = set(_SERIES_TEXT_FIELDS) | {"cover", "production", "explicit", "sound"}
     for key in data:
         if key not in known:
             raise ConfigError(f"unknown series field `{key}`", path, data.line_of(key))
+    for key in _SERIES_TEXT_FIELDS + ("cover",):
+        if isinstance(data.get(key), (dict, list)):
+            raise ConfigError(f"`{key}` must be text", path, data.line_of(key))
     for key in ("title", "author"):
         if not str(data.get(key) or "").strip():
             raise ConfigError(f"missing required field `{key}`", path, data.line_of(key, 1))
@@ -262,22 +320,68 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
     )
     cover = None
     if data.get("cover"):
-        cover = (folder / str(data["cover"])).resolve()
-        if require_cover and not cover.is_file():
+        try:
+            cover = (folder / str(data["cover"])).resolve()
+            found = cover.is_file()
+        except (OSError, ValueError):
+            raise ConfigError(f"cover path {str(data['cover'])!r} is not usable", path, data.line_of("cover")) from None
+        if require_cover and not found:
             raise ConfigError(f"cover image not found: {cover}", path, data.line_of("cover"))
-    production = data.get("production") or {}
+        if found:
+            problem = _cover_problem(cover, folder.parent.parent)
+            if problem:
+                raise ConfigError(f"cover {cover}: {problem}", path, data.line_of("cover"))
+    if values.get("base_url"):
+        from .urls import check_base_url
+
+        values["base_url"] = check_base_url(values["base_url"], "base_url", path, data.line_of("base_url"))
+    production = LineDict() if data.get("production") is None else data["production"]
     if not isinstance(production, dict):
         raise ConfigError("`production` must be a mapping", path, data.line_of("production"))
     explicit = data.get("explicit", False)
     if not isinstance(explicit, bool):
         raise ConfigError("`explicit` must be true or false", path, data.line_of("explicit"))
+    sound = data.get("sound")
+    if sound is not None and not isinstance(sound, LineDict):
+        raise ConfigError("`sound` must be a mapping of sound settings", path, data.line_of("sound"))
     return Series(
         folder=folder,
         cover=cover,
         explicit=explicit,
         production=Production().merged(production, path),
+        sound=sound,
         **values,
     )
+
+
+def series_folder_problems(scripts_dir: Path) -> list[ConfigError]:
+    """An error for each folder under scripts/ (and scripts/ itself) holding episode scripts
+    but no series.yaml: such scripts would otherwise be skipped without a word."""
+    problems: list[ConfigError] = []
+    try:
+        folders = [scripts_dir] + sorted(p for p in scripts_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:
+        return [ConfigError(f"cannot read: {exc.strerror}", scripts_dir)]
+    for folder in folders:
+        try:
+            scripts = [p for p in folder.glob("*.md") if p.name.lower() != "readme.md"]
+        except OSError as exc:
+            problems.append(ConfigError(f"cannot read: {exc.strerror}", folder))
+            continue
+        if not scripts or (folder / "series.yaml").exists():
+            continue
+        count = f"{len(scripts)} episode script{'s' if len(scripts) != 1 else ''}"
+        if folder == scripts_dir:
+            problems.append(ConfigError(
+                f"{count} directly under scripts/ will not be built: put them in a series folder "
+                "(scripts/<series>/) beside a series.yaml", folder))
+        else:
+            problems.append(ConfigError(
+                f"{count} here but no series.yaml, so none is built: add a series.yaml with "
+                "`title:` and `author:`", folder))
+    return problems
+
+
 
 
 @dataclass(frozen=True)
@@ -298,12 +402,14 @@ class VoiceProfile:
     """Language code, for engines that take one (XTTS)."""
     rate: float = 1.0
     """The voice's own speaking-rate factor; the duration fit multiplies it."""
-    sentence_pause_ms: int = 350
-    """Silence between sentences inside a paragraph."""
+    sentence_pause_ms: int = 400
+    """Silence between sentences inside a paragraph (0-5000)."""
     config: str | None = None
     """Model config file, where the engine needs one beside the model."""
     speaker_wav: str | None = None
     """Reference recording for voice cloning (XTTS)."""
+    gpus: float = 0.0
+    """GPU share a Ray voice worker asks for (0-8; 0 runs on CPU)."""
 
     def resolve(self, value: str | None) -> Path | None:
         """A path from the profile, resolved against the voices folder."""
@@ -312,20 +418,26 @@ class VoiceProfile:
         return (self.path.parent / Path(value).expanduser()).resolve()
 
 
+_VOICE_KINDS: dict[str, type] = {"rate": float, "sentence_pause_ms": int, "gpus": float}
+_VOICE_LIMITS = {"rate": (0.5, 2.0), "sentence_pause_ms": (0, 5000), "gpus": (0.0, 8.0)}
+
+
 def load_voice(path: Path) -> VoiceProfile:
-    """Parse one voice profile file."""
+    """Parse one voice profile file; every bad value is a ConfigError naming its line."""
     data = load_yaml_file(path)
-    fields = {f.name: f for f in dataclasses.fields(VoiceProfile)} 
+    settable = {f.name: f for f in dataclasses.fields(VoiceProfile) if f.name not in ("name", "path")}
     values: dict[str, Any] = {"name": path.stem}
     for key, value in data.items():
         line = data.line_of(key)
-        if key not in fields or key == "path":
-            raise ConfigError(f"unknown voice field `{key}`", path, line)
-        kind = {"rate": float, "sentence_pause_ms": int}.get(key, str)
-        values[key] = _coerce(value, kind, key, path, line) if value is not None else None
+        if key not in settable:
+            raise ConfigError(f"unknown voice field `{key}` (known: {', '.join(settable)})", path, line)
+        if value is None and settable[key].default is None:
+            values[key] = None
+            continue
+        values[key] = coerce_value(value, _VOICE_KINDS.get(key, str), key, path, line)
     for key in ("engine", "model"):
-        if not values.get(key):
-            raise ConfigError(f"missing required field `{key}`", path, 1)
+        if not str(values.get(key) or "").strip():
+            raise ConfigError(f"missing required field `{key}`", path, data.line_of(key, 1))
     from .engines import registry
 
     if values["engine"] not in registry():
@@ -334,8 +446,9 @@ def load_voice(path: Path) -> VoiceProfile:
             path,
             data.line_of("engine"),
         )
-    if not 0.5 <= values.get("rate", 1.0) <= 2.0:
-        raise ConfigError("`rate` must be between 0.5 and 2.0", path, data.line_of("rate"))
+    for key, (low, high) in _VOICE_LIMITS.items():
+        if key in values and not low <= values[key] <= high:
+            raise ConfigError(f"`{key}` must be between {low:g} and {high:g}", path, data.line_of(key))
     return VoiceProfile(path=path, **values)
 
 

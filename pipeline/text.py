@@ -1,8 +1,8 @@
-"""Text front end: sentences, the pronunciation lexicon and normalisation for the ear.
+"""Text front end: sentences, the pronunciation lexicon, and the plan of what to synthesize.
 
 The order is fixed: inline `[written]{spoken}` overrides, then the lexicon (whole words,
-case-sensitive unless an entry says otherwise), then numbers, units and symbols. What comes out
-is what the engine reads; the written form is kept for transcripts and captions.
+case-sensitive unless an entry says otherwise), then numbers, units and symbols (spoken.py).
+What comes out is what the engine reads; the written form is kept for transcripts and captions.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from num2words import num2words
-
 from .errors import ConfigError, ScriptError
 from .script import Episode, spoken_text, written_text
 from .settings import load_yaml_file
+from .spoken import UnreadableNumberError, normalize, unreadable_characters
 
-_ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "dr", "mr", "mrs", "ms", "prof", "st", "approx", "no", "fig"}
+_ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "dr", "mr", "mrs", "prof", "st", "approx", "fig"}
+_ABBREVIATIONS_CASED = {"Ms"}
+"""Abbreviations only as capitalised: "Ms. Smith", but "200 ms. Then" ends a sentence."""
+_ABBREVIATIONS_BEFORE_NUMBER = {"no"}
+"""Abbreviations only before a number: "No. 5", but "The answer is no. Then" is two sentences."""
 _SENTENCE_END_RE = re.compile(r"[.!?]+[\"')\]”’]*\s+")
 
 
@@ -41,7 +44,7 @@ class Lexicon:
             (self._pattern([e for e in entries if e.match_case], 0), {e.word: e.say for e in entries if e.match_case}),
             (
                 self._pattern([e for e in entries if not e.match_case], re.IGNORECASE),
-                {e.word.lower(): e.say for e in entries if not e.match_case},
+                {e.word.casefold(): e.say for e in entries if not e.match_case},
             ),
         ]
 
@@ -55,11 +58,16 @@ class Lexicon:
         return re.compile(rf"(?<![\w])({alternation})(?=(?:'s|s)?(?![\w]))", flags)
 
     def apply(self, text: str) -> str:
+        """Replace every whole-word occurrence of an entry by its spoken form."""
         for pattern, table in self._patterns:
             if pattern is None:
                 continue
             ignore_case = bool(pattern.flags & re.IGNORECASE)
-            text = pattern.sub(lambda m, t=table, i=ignore_case: t[m.group(1).lower() if i else m.group(1)], text)
+            # .get: case-insensitive matching may pair letters casefold() does not ("ſ" and "s").
+            text = pattern.sub(
+                lambda m, t=table, i=ignore_case: t.get(m.group(1).casefold() if i else m.group(1), m.group(1)),
+                text,
+            )
         return text
 
 
@@ -70,91 +78,24 @@ def load_lexicon(path: Path) -> Lexicon:
     data = load_yaml_file(path)
     entries = []
     for word, value in data.items():
-        line = data.line_of(str(word))
+        line = data.line_of(word)
+        if not isinstance(word, str):
+            raise ConfigError(f"entry {word!r} must be text: quote it (\"{word}\": ...)", path, line)
+        if not word.strip():
+            raise ConfigError("an entry has an empty word: give the word to replace before the colon", path, line)
         if isinstance(value, dict):
             unknown = set(value) - {"say", "match_case"}
             if unknown or "say" not in value:
                 raise ConfigError(f"entry `{word}` needs `say:` (and optionally `match_case:`)", path, line)
-            say, match_case = value["say"], bool(value.get("match_case", True))
+            say, match_case = value["say"], value.get("match_case", True)
+            if not isinstance(match_case, bool):
+                raise ConfigError(f"entry `{word}`: `match_case` must be true or false", path, line)
         else:
             say, match_case = value, True
-        if not isinstance(say, (str, int, float)) or not str(say).strip():
+        if isinstance(say, bool) or not isinstance(say, (str, int, float)) or not str(say).strip():
             raise ConfigError(f"entry `{word}` has no spoken form", path, line)
-        entries.append(LexiconEntry(str(word), str(say).strip(), match_case))
+        entries.append(LexiconEntry(word.strip(), str(say).strip(), match_case))
     return Lexicon(entries, path)
-
-
-# ---- numbers, units and symbols -------------------------------------------------------------
-
-_NUMBER = r"\d+(?:\.\d+)?"
-_UNITS = {
-    "TB": ("terabyte", "terabytes"),
-    "GB": ("gigabyte", "gigabytes"),
-    "MB": ("megabyte", "megabytes"),
-    "KB": ("kilobyte", "kilobytes"),
-    "B": ("billion", "billion"),
-    "M": ("million", "million"),
-    "K": ("thousand", "thousand"),
-    "k": ("thousand", "thousand"),
-    "%": ("percent", "percent"),
-    "ms": ("millisecond", "milliseconds"),
-}
-_UNIT_RE = re.compile(rf"({_NUMBER})\s?({'|'.join(sorted(map(re.escape, _UNITS), key=len, reverse=True))})(?![A-Za-z])")
-_RANGE_TIMES_RE = re.compile(rf"({_NUMBER})\s*[-–]\s*({_NUMBER})\s*[x×](?![\w])")
-_TIMES_RE = re.compile(rf"({_NUMBER})\s*[x×](?![\w])")
-_RANGE_RE = re.compile(rf"(?<![\w.])({_NUMBER})\s*[–-]\s*({_NUMBER})(?![\w.])")
-_ORDINAL_RE = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
-_YEAR_RE = re.compile(r"(?<![\w.])(1[89]\d\d|20\d\d)(?![\w.%])")
-_THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
-_LETTERS_DIGITS_RE = re.compile(r"(?<=[A-Za-z])(?=\d)")
-_DIGITS_RE = re.compile(_NUMBER)
-_SYMBOLS = [
-    (re.compile(r"\bvs\.?(?=\s)"), "versus"),
-    (re.compile(r"\be\.g\.,?"), "for example,"),
-    (re.compile(r"\bi\.e\.,?"), "that is,"),
-    (re.compile(r"\bet al\.?"), "and colleagues"),
-    (re.compile(r"\betc\."), "et cetera."),
-    (re.compile(r"\+\+"), " plus plus"),
-    (re.compile(r"\s*[—]\s*|\s+[–-]\s+"), ", "),
-    (re.compile(r"[“”„]"), '"'),
-    (re.compile(r"[‘’]"), "'"),
-    (re.compile(r"…"), "..."),
-    (re.compile(r"\s*\(\s*"), ", "),
-    (re.compile(r"\s*\)"), ","),
-    (re.compile(r"\s*&\s*"), " and "),
-    (re.compile(r"~\s*(?=\d)"), "about "),
-    (re.compile(r"(?<=\w)/(?=\w)"), " or "),
-    (re.compile(r"\s*\+\s*(?=\w)"), " plus "),
-    (re.compile(r"²"), " squared"),
-    (re.compile(r"³"), " cubed"),
-    (re.compile(r"\$\s?(" + _NUMBER + r")"), r"\1 dollars"),
-]
-
-
-def _words(number: str) -> str:
-    return num2words(float(number) if "." in number else int(number))
-
-
-def _unit(match: re.Match[str]) -> str:
-    singular, plural = _UNITS[match.group(2)]
-    return f"{_words(match.group(1))} {singular if match.group(1) == '1' else plural}"
-
-
-def normalize(text: str) -> str:
-    """Spell out what a TTS front end reads badly: numbers, units, ranges, multipliers, symbols."""
-    text = _THOUSANDS_RE.sub("", text)
-    text = _RANGE_TIMES_RE.sub(lambda m: f"{_words(m.group(1))} to {_words(m.group(2))} times", text)
-    text = _TIMES_RE.sub(lambda m: f"{_words(m.group(1))} times", text)
-    text = _UNIT_RE.sub(_unit, text)
-    text = _RANGE_RE.sub(lambda m: f"{_words(m.group(1))} to {_words(m.group(2))}", text)
-    text = _ORDINAL_RE.sub(lambda m: num2words(int(m.group(1)), to="ordinal"), text)
-    text = _YEAR_RE.sub(lambda m: num2words(int(m.group(1)), to="year"), text)
-    text = _LETTERS_DIGITS_RE.sub(" ", text)  # "NF4" -> "NF 4", so the digit is read as a number
-    for pattern, replacement in _SYMBOLS:
-        text = pattern.sub(replacement, text)
-    text = _DIGITS_RE.sub(lambda m: _words(m.group(0)), text)
-    text = re.sub(r",\s*([,.!?;:])", r"\1", text)
-    return " ".join(text.split()).strip(" ,")
 
 
 def prepare(text: str, lexicon: Lexicon) -> str:
@@ -165,21 +106,27 @@ def prepare(text: str, lexicon: Lexicon) -> str:
 def split_sentences(text: str) -> list[tuple[int, str]]:
     """Split narration into sentences; returns (character offset, sentence) pairs.
 
-    A full stop after a known abbreviation ("e.g.", "vs.") or inside a number does not end a
-    sentence. The sentence is the unit of synthesis, caching and caption timing.
+    A full stop after a known abbreviation ("e.g.", "vs.", "No. 5") or inside a number does not
+    end a sentence. The sentence is the unit of synthesis, caching and caption timing.
     """
     sentences = []
     start = 0
     for match in _SENTENCE_END_RE.finditer(text):
         before = text[start : match.start()].split()
-        last_word = before[-1].lower().rstrip(".") if before else ""
-        if match.group(0).startswith(".") and last_word in _ABBREVIATIONS:
+        last_word = before[-1].rstrip(".") if before else ""
+        if match.group(0).startswith(".") and _is_abbreviation(last_word, text[match.end():]):
             continue
         sentences.append((start, text[start : match.end()].strip()))
         start = match.end()
     if text[start:].strip():
         sentences.append((start, text[start:].strip()))
     return sentences
+
+
+def _is_abbreviation(word: str, rest: str) -> bool:
+    if word.lower() in _ABBREVIATIONS or word in _ABBREVIATIONS_CASED:
+        return True
+    return word.lower() in _ABBREVIATIONS_BEFORE_NUMBER and rest[:1].isdigit()
 
 
 @dataclass(frozen=True)
@@ -202,7 +149,11 @@ def plan_utterances(
     paragraph_pause_ms: int,
     max_pause_ms: int,
 ) -> list[Utterance]:
-    """Turn an episode's blocks into the list of sentences to synthesize, with their pauses."""
+    """Turn an episode's blocks into the list of sentences to synthesize, with their pauses.
+
+    Raises ScriptError naming the line for a pause over `max_pause_ms`, a sentence with nothing
+    to say, or a number too long to read aloud.
+    """
     plan: list[Utterance] = []
     for block in episode.blocks:
         block_pause = paragraph_pause_ms if block.pause_after_ms is None else block.pause_after_ms
@@ -218,10 +169,31 @@ def plan_utterances(
             continue
         for index, (offset, sentence) in enumerate(sentences):
             line = block.line + block.text[:offset].count("\n")
-            spoken = prepare(sentence, lexicon)
+            try:
+                spoken = prepare(sentence, lexicon)
+            except UnreadableNumberError as exc:
+                raise ScriptError(exc.message, episode.path, line) from None
             written = " ".join(written_text(sentence).split())
             if not re.search(r"\w", spoken):
                 raise ScriptError(f"nothing to say in {written!r}", episode.path, line)
             last = index == len(sentences) - 1
             plan.append(Utterance(written, spoken, line, block_pause if last else sentence_pause_ms))
     return plan
+
+
+def unreadable_warnings(plan: list[Utterance], path: Path) -> list[str]:
+    """`file:line: ...` warnings for sentences holding letters the voice cannot read.
+
+    A Latin-alphabet voice spells CJK, Arabic or Cyrillic out letter by letter ("Chinese
+    letter") or skips it; the build goes on, but the producer should hear about it.
+    """
+    warnings = []
+    for utterance in plan:
+        letters = unreadable_characters(utterance.spoken)
+        if letters:
+            shown = letters if len(letters) <= 12 else letters[:12] + "…"
+            warnings.append(
+                f"{path}:{utterance.line}: the voice cannot read {shown!r}; write it in Latin letters "
+                "or give a spoken form with [written]{spoken}"
+            )
+    return warnings

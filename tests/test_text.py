@@ -1,10 +1,25 @@
-"""Text front end: normalisation, lexicon and sentence splitting."""
+"""Text front end: lexicon, sentence splitting, and the plan of sentences (normalisation rows: test_spoken.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pipeline.text import Lexicon, LexiconEntry, load_lexicon, normalize, prepare, split_sentences
+from pipeline.errors import ConfigError, ScriptError
+from pipeline.script import Episode, parse_episode
+from pipeline.text import (
+    Lexicon,
+    LexiconEntry,
+    load_lexicon,
+    normalize,
+    plan_utterances,
+    prepare,
+    split_sentences,
+    unreadable_warnings,
+)
+
+from .conftest import episode_text
 
 
 @pytest.mark.parametrize(
@@ -67,4 +82,72 @@ def test_split_sentences():
     text = "It works, e.g. here. Does it? Yes! Version 3.5 is out. \"Quoted.\" Last one"
     assert [s for _, s in split_sentences(text)] == [
         "It works, e.g. here.", "Does it?", "Yes!", "Version 3.5 is out.", "\"Quoted.\"", "Last one",
+    ]
+
+
+def test_no_is_an_abbreviation_only_before_a_number():
+    text = "The answer is no. Then we stop. See No. 5 and no. 6 here. It took 200 ms. Ms. Smith agreed."
+    assert [s for _, s in split_sentences(text)] == [
+        "The answer is no.", "Then we stop.", "See No. 5 and no. 6 here.", "It took 200 ms.", "Ms. Smith agreed.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "yaml_text, line, fragment",
+    [
+        ('LoRA: Laura\n"": empty\n', 2, "empty word"),
+        ("LoRA: Laura\n'   ': blank\n", 2, "empty word"),
+        ("LoRA: Laura\n2023: twenty twenty-three\n", 2, "entry 2023 must be text"),
+        ("LoRA: Laura\n1.5: one and a half\n", 2, "entry 1.5 must be text"),
+        ("LoRA: Laura\nyes: indeed\n", 2, "must be text"),
+        ("LoRA: Laura\nPEFT: {say: peft, match_case: maybe}\n", 2, "`match_case` must be true or false"),
+        ("LoRA: Laura\nPEFT: [a, b]\n", 2, "has no spoken form"),
+        ("LoRA: Laura\nPEFT:\n", 2, "has no spoken form"),
+        ("LoRA: Laura\n? [a, b]\n: x\n", 2, "invalid YAML"),
+    ],
+)
+def test_bad_lexicon_entries_name_the_line(tmp_path, yaml_text, line, fragment):
+    path = tmp_path / "lexicon.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError) as caught:
+        load_lexicon(path)
+    assert fragment in caught.value.message
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+
+
+def test_an_empty_key_no_longer_changes_every_sentence(tmp_path):
+    path = tmp_path / "lexicon.yaml"
+    path.write_text('"": empty\n')
+    with pytest.raises(ConfigError):
+        load_lexicon(path)
+
+
+def test_case_insensitive_entries_survive_unusual_letters():
+    lexicon = Lexicon([LexiconEntry("s", "ess", match_case=False), LexiconEntry("kelvin", "K", match_case=False)])
+    assert lexicon.apply("ſ S s \u212aelvin") == "ess ess ess K"
+
+
+def episode(tmp_path: Path, body: str) -> Episode:
+    path = tmp_path / "01-x.md"
+    path.write_text(episode_text(1, "x", body))
+    return parse_episode(path)
+
+
+def test_a_number_too_long_to_read_names_the_file_and_line(tmp_path):
+    parsed = episode(tmp_path, f"First line is fine.\nThe key is {'7' * 400}, really.\n")
+    with pytest.raises(ScriptError) as caught:
+        plan_utterances(parsed, Lexicon([]), 400, 750, 1500)
+    assert caught.value.path == parsed.path and caught.value.line == 10
+    assert str(caught.value) == f"{parsed.path}:10: number too long to read aloud: 777777777777…; write it in words"
+
+
+def test_unreadable_letters_are_warned_about_with_file_and_line(tmp_path):
+    parsed = episode(tmp_path, "Hello is said differently.\n\nIn Chinese, 你好. In Arabic, مرحبا.\n\n"
+                               "Or write [你好]{nee how} with a spoken form.\n")
+    plan = plan_utterances(parsed, Lexicon([]), 400, 750, 1500)
+    assert unreadable_warnings(plan, parsed.path) == [
+        f"{parsed.path}:11: the voice cannot read '你好'; write it in Latin letters or give a spoken form "
+        "with [written]{spoken}",
+        f"{parsed.path}:11: the voice cannot read 'مرحبا'; write it in Latin letters or give a spoken form "
+        "with [written]{spoken}",
     ]
