@@ -1,21 +1,151 @@
-"""Series cover art, drawn from the series' own metadata so it can be regenerated at any time.
+"""Series cover art: drawn from the series' own metadata, and loaded safely for tags, feed and site.
 
-Podcast directories want a square image of 1400-3000 px; this draws 1400 px: a dark gradient,
-a stylised waveform, and the series title and topic in Pillow's bundled font.
+Podcast directories want a square JPEG or PNG of 1400-3000 px in RGB; `render_cover` draws
+1400 px: a dark gradient, a stylised waveform, and the series title and topic in Pillow's bundled
+font. `load_cover` accepts only a real JPEG or PNG inside the project folder, and scales an
+oversized one down, so a 27 MB photograph does not ride along in every MP3.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
-from .settings import Series
+from .errors import ConfigError
+
+if TYPE_CHECKING:  # settings may load covers: no import cycle at run time
+    from .settings import Series
 
 SIZE_PX = 1400
+"""Side of a drawn cover, and the largest side of a cover embedded in tags."""
 MAX_BYTES = 500_000
+"""Largest cover embedded as it is; a larger file is re-encoded at most SIZE_PX."""
+MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg"}
+_JPEG_QUALITIES = (90, 80, 70, 60, 50, 40, 30, 20)
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A series cover as embedded (ID3 APIC frame) and published (feed and site)."""
+
+    data: bytes
+    """The image file's bytes."""
+    mime: str
+    """"image/png" or "image/jpeg", read from the image itself, not its file name."""
+    width: int
+    height: int
+
+    @property
+    def suffix(self) -> str:
+        """File extension matching the content: ".png" or ".jpg"."""
+        return SUFFIXES[self.mime]
+
+    @property
+    def file_name(self) -> str:
+        """Name of the cover beside the episodes in out/<series>/ and the site."""
+        return f"cover{self.suffix}"
+
+
+def colour_problem(image: Image.Image) -> str | None:
+    """Why an image is not plain RGB colour as podcast directories require, or None.
+
+    A palette PNG without transparency is RGB colour stored compactly, so it passes.
+    """
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        return "has an alpha channel (transparency)"
+    if image.mode == "CMYK":
+        return "is CMYK"
+    if image.mode not in ("RGB", "P"):
+        return f"is not RGB colour (mode {image.mode})"
+    return None
+
+
+def open_image(data: bytes, path: Path) -> Image.Image:
+    """Open JPEG or PNG bytes with Pillow; anything else (or a damaged file) is a ConfigError."""
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        raise ConfigError("cover is not a PNG or JPEG image", path) from None
+    if image.format not in MIME_TYPES:
+        raise ConfigError(f"cover is not a PNG or JPEG image ({image.format} found)", path)
+    return image
+
+
+def load_cover(path: Path, project_root: Path) -> Cover:
+    """The cover for tags, feed and site, from an image inside the project folder.
+
+    A cover wider or taller than SIZE_PX, larger than MAX_BYTES, or not in RGB colour is
+    re-encoded: scaled to fit SIZE_PX (never enlarged), converted to RGB. Raises ConfigError
+    naming the cover's path; the caller adds series.yaml's line.
+    """
+    resolved = path.resolve()
+    root = project_root.resolve()
+    if not resolved.is_relative_to(root):
+        raise ConfigError(f"cover must be inside the project folder {root}", path)
+    if not resolved.is_file():
+        raise ConfigError("cover image not found", path)
+    try:
+        data = resolved.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the cover: {exc.strerror}", path) from None
+    image = open_image(data, path)
+    width, height = image.size
+    if width <= SIZE_PX and height <= SIZE_PX and len(data) <= MAX_BYTES and colour_problem(image) is None:
+        try:
+            image.load()  # a truncated file opens (header only) but fails here
+        except (OSError, ValueError, SyntaxError):
+            raise ConfigError("cover is not a PNG or JPEG image (the file is damaged)", path) from None
+        return Cover(data, MIME_TYPES[image.format], width, height)
+    return _reencoded(image, path)
+
+
+def _reencoded(image: Image.Image, path: Path) -> Cover:
+    """The image fitted inside SIZE_PX, RGB, as PNG when the source was PNG and that stays
+    under MAX_BYTES, else as the best JPEG quality that does."""
+    source_format = image.format
+    try:
+        image.draft("RGB", (SIZE_PX, SIZE_PX))  # JPEG: decode at reduced scale, much faster
+        image.thumbnail((SIZE_PX, SIZE_PX), Image.Resampling.LANCZOS)
+        rgb = _flattened(image)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ConfigError("cover is not a PNG or JPEG image (the file is damaged)", path) from None
+    if source_format == "PNG":
+        data = _encoded(rgb, "PNG")
+        if len(data) <= MAX_BYTES:
+            return Cover(data, "image/png", *rgb.size)
+    for quality in _JPEG_QUALITIES:
+        data = _encoded(rgb, "JPEG", quality=quality)
+        if len(data) <= MAX_BYTES:
+            break
+    return Cover(data, "image/jpeg", *rgb.size)
+
+
+def _flattened(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency composited over white (as a directory would show it)."""
+    if image.mode in ("RGB", "CMYK"):
+        return image.convert("RGB")
+    rgba = image.convert("RGBA")
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
+
+
+def _encoded(image: Image.Image, image_format: str, **options: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+def series_cover(series: Series) -> Cover | None:
+    """The series' cover (None without one); series folders sit at <project>/scripts/<series>/."""
+    return load_cover(series.cover, series.folder.parent.parent) if series.cover else None
 
 
 def _fit_font(draw: ImageDraw.ImageDraw, text: str, width: int, largest: int) -> ImageFont.FreeTypeFont:

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
+import io
+import json
 import os
+import uuid
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import lxml.html
 import numpy as np
 import pytest
 import srt
 import webvtt
 from mutagen.id3 import ID3, TALB
+from PIL import Image
 from typer.testing import CliRunner
 
 from pipeline.audio.dsp import frame_levels_db
-from pipeline.build import build, check_project
+from pipeline.build import build
+from pipeline.check import check_project
 from pipeline.cli import app
 from pipeline.cover import render_cover
 from pipeline.audio.codec import decode, encode_mp3
-from pipeline.jobs import BuildOptions, Project
+from pipeline.plan import BuildOptions
+from pipeline.project import Project
+from pipeline.manifest import EpisodeResult
+from pipeline.publish.review import mark_flagged, render_review_page
+from pipeline.publish.rules import validate_feed
+from pipeline.script import load_episodes
 from pipeline.settings import load_series
+
+from .conftest import ffmpeg_duration_s
 
 ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 PODCAST = "{https://podcastindex.org/namespace/1.0}"
+ATOM = "{http://www.w3.org/2005/Atom}"
 BASE = "https://cdn.example.org/test-series"
 
 
@@ -74,15 +89,23 @@ def test_captions_and_transcript_match_the_audio(published):
 
 def test_feed_is_valid_rss_with_itunes_and_transcripts(published):
     folder = out(published)
-    root = ET.parse(folder / "feed.xml").getroot()
+    xml = (folder / "feed.xml").read_bytes()
+    assert validate_feed(xml, "feed.xml", folder) == []
+    root = ET.fromstring(xml)
     assert root.tag == "rss" and root.get("version") == "2.0"
     channel = root.find("channel")
     assert channel.findtext("title") == "Test Series: Testing"
+    assert channel.findtext("link") == f"{BASE}/"
+    assert channel.find(f"{ATOM}link").get("href") == f"{BASE}/feed.xml"
     assert channel.findtext("description") == "A series for tests."
     assert channel.findtext("language") == "en"
     assert channel.find(f"{ITUNES}image").get("href") == f"{BASE}/cover.png"
+    assert (folder / "cover.png").read_bytes() == (published / "scripts" / "test-series" / "cover.png").read_bytes()
     assert channel.find(f"{ITUNES}category").get("text") == "Technology"
-    assert channel.findtext(f"{ITUNES}explicit") == "no"
+    assert channel.findtext(f"{ITUNES}explicit") == "false"
+    # Podcasting 2.0: UUIDv5 of the feed URL without its scheme, in the podcast namespace.
+    assert channel.findtext(f"{PODCAST}guid") == str(uuid.uuid5(
+        uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), "cdn.example.org/test-series/feed.xml"))
     items = channel.findall("item")
     assert [i.findtext("title") for i in items] == ["Episode 1 — alpha", "Episode 2 — beta", "Episode 3 — gamma"]
     for number, item in enumerate(items, start=1):
@@ -95,11 +118,49 @@ def test_feed_is_valid_rss_with_itunes_and_transcripts(published):
         assert enclosure.get("url") == f"{BASE}/{stem}.mp3"
         assert int(enclosure.get("length")) == (folder / f"{stem}.mp3").stat().st_size
         assert enclosure.get("type") == "audio/mpeg"
-        assert int(item.findtext(f"{ITUNES}duration")) > 0
+        assert int(item.findtext(f"{ITUNES}duration")) == round(ffmpeg_duration_s(folder / f"{stem}.mp3"))
         assert item.findtext(f"{ITUNES}episode") == str(number)
         transcripts = {t.get("type"): t.get("url") for t in item.findall(f"{PODCAST}transcript")}
         assert transcripts == {"text/vtt": f"{BASE}/{stem}.vtt", "application/x-subrip": f"{BASE}/{stem}.srt",
                                "text/plain": f"{BASE}/{stem}.txt"}
+
+
+def test_without_a_base_url_the_build_writes_no_feed(published):
+    """Platforms refuse relative URLs, so a build without a base URL removes the feed it wrote."""
+    assert (out(published) / "feed.xml").exists()
+    build(Project(published), [], BuildOptions())
+    assert not (out(published) / "feed.xml").exists()
+    assert (out(published) / "index.html").exists()
+
+
+def test_a_base_url_from_series_yaml_makes_the_feed(project, tone_engine):
+    folder = project / "scripts" / "test-series"
+    (folder / "series.yaml").write_text((folder / "series.yaml").read_text() + "base_url: https://example.org/t/\n")
+    build(Project(project), ["alpha"], BuildOptions())
+    root = ET.parse(out(project) / "feed.xml").getroot()
+    assert [e.get("url") for e in root.iter("enclosure")] == ["https://example.org/t/01-alpha.mp3"]
+
+
+def test_an_undated_episode_is_dated_by_its_build_never_1970(project, tone_engine):
+    script = project / "scripts" / "test-series" / "01-alpha.md"
+    script.write_text(script.read_text().replace("date: 2026-02-19\n", ""))
+    build(Project(project), ["alpha"], BuildOptions(base_url=BASE))
+    built_at = json.loads((out(project) / "manifest.json").read_text())["episodes"][0]["built_at"]
+    pub_date = ET.parse(out(project) / "feed.xml").getroot().find("channel/item").findtext("pubDate")
+    assert email.utils.parsedate_to_datetime(pub_date) == dt.datetime.fromisoformat(built_at)
+
+
+def test_a_jpeg_cover_keeps_its_itunes_image(project, tone_engine):
+    folder = project / "scripts" / "test-series"
+    (folder / "series.yaml").write_text((folder / "series.yaml").read_text() + "cover: art.jpeg\n")
+    drawn = Image.open(io.BytesIO(render_cover(load_series(folder, require_cover=False)))).convert("RGB")
+    drawn.save(folder / "art.jpeg", format="JPEG", quality=85)
+    build(Project(project), ["alpha"], BuildOptions(base_url=BASE))
+    xml = (out(project) / "feed.xml").read_bytes()
+    href = ET.fromstring(xml).find(f"channel/{ITUNES}image").get("href")
+    assert href == f"{BASE}/cover.jpg"
+    assert Image.open(out(project) / "cover.jpg").format == "JPEG"
+    assert validate_feed(xml, "feed.xml", out(project)) == []
 
 
 def test_guids_never_change_on_rebuild(published):
@@ -201,3 +262,50 @@ def test_a_new_base_url_alone_republishes_the_feed(published):
     build(Project(published), [], BuildOptions(base_url="https://mirror.example.net/ft"))
     urls = [e.get("url") for e in ET.parse(out(published) / "feed.xml").getroot().iter("enclosure")]
     assert urls[0] == "https://mirror.example.net/ft/01-alpha.mp3"
+
+
+def test_mark_flagged_attaches_a_sentence_to_the_cues_that_spell_it():
+    captions = [{"start_s": 0.3, "text": "A short one."},
+                {"start_s": 1.5, "text": "A long sentence split over"}, {"start_s": 2.5, "text": "two cues."},
+                {"start_s": 4.0, "text": "A short one."}]
+    flag = {"line": 7, "expected": "A long sentence  split over two cues.", "heard": "a wrong sentence", "word_error": 0.4}
+    lines = mark_flagged(captions, [flag, {"line": 9, "expected": "Not in the captions.", "heard": "x", "word_error": 1}])
+    assert [(line.flag is flag, line.first_of_flag) for line in lines] == [
+        (False, False), (True, True), (True, False), (False, False)]
+    assert [line.text for line in lines] == [c["text"] for c in captions]
+
+
+def test_review_page_shows_recognition_and_dnsmos_and_marks_flagged_sentences(project):
+    folder = project / "scripts" / "test-series"
+    episodes, _ = load_episodes(folder)
+    result = EpisodeResult(number=2, slug="beta", title="Episode 2 — beta", file="02-beta.mp3", status="built",
+                           duration_s=12.0, integrated_lufs=-16.0, true_peak_dbtp=-1.2, lra_lu=3.0, word_count=40,
+                           words_per_minute=200.0, built_at="2026-02-20T10:00:00+00:00",
+                           captions=[{"start_s": 0.3, "end_s": 3.0, "text": "The first sentence."},
+                                     {"start_s": 3.5, "end_s": 6.0, "text": "A second sentence follows it closely."}])
+    # Fields the speech-recognition and DNSMOS stages add to the manifest entry.
+    result.word_error = 0.031
+    result.flagged = [{"line": 9, "expected": "A second sentence follows it closely.",
+                       "heard": "a second sentence follows its clothes", "word_error": 0.33}]
+    result.mos = {"signal": 3.41, "background": 4.02, "overall": 3.12}
+    result.fit = {"pause_scale": 0.9, "rate_factor": 1.05, "tempo": 1.0}
+    plain = EpisodeResult(number=3, slug="gamma", title="Episode 3 — gamma", file="03-gamma.mp3", status="built",
+                          duration_s=11.0, integrated_lufs=-16.0, true_peak_dbtp=-1.2, lra_lu=3.0, word_count=40,
+                          words_per_minute=200.0, captions=[{"start_s": 0.3, "end_s": 3.0, "text": "Plain."}])
+    page = lxml.html.fromstring(render_review_page(load_series(folder), episodes,
+                                                   {"02-beta.mp3": result, "03-gamma.mp3": plain}, []))
+    beta = page.get_element_by_id("episode-02-beta")
+    figures = beta.find_class("figures")[0].text_content()
+    assert "word error 3.1% (median sentence)" in figures
+    assert "DNSMOS 3.12 overall (signal 3.41, background 4.02)" in figures
+    assert "pause scale ×0.900" in figures and "rate factor ×1.050" in figures
+    flagged = beta.xpath(".//details[@class='transcript']/p[@class='flagged']")
+    assert len(flagged) == 1 and "A second sentence follows it closely." in flagged[0].text_content()
+    assert "⚠" in flagged[0].text_content()
+    assert "heard: “a second sentence follows its clothes” (word error 33%, line 9)" in flagged[0].text_content()
+    assert "line 9:" in beta.find_class("flagged-list")[0].text_content()
+    gamma = page.get_element_by_id("episode-03-gamma")
+    assert "word error" not in gamma.text_content() and "DNSMOS" not in gamma.text_content()
+    assert not gamma.xpath(".//*[@class='flagged']")
+    alpha = page.get_element_by_id("episode-01-alpha")
+    assert "Not built" in alpha.text_content()

@@ -1,25 +1,57 @@
-"""The producers' review page: every episode with its player, figures, gates, plot and transcript."""
+"""The producers' review page: every episode with its player, figures, gates, plot and transcript.
+
+It also shows what speech recognition and DNSMOS found when the build measured them: the
+episode's word error and quality scores, and each flagged sentence marked in the transcript
+with the words recognition heard.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from jinja2 import Environment, PackageLoader, select_autoescape
+from typing import Any
 
 from ..files import write_if_changed
 from ..gates import Gate
 from ..manifest import EpisodeResult
+from ..script import Episode
 from ..settings import Series
+from .catalog import clock, templates, write_cover
 
-if TYPE_CHECKING:
-    from ..jobs import Job
 
-def clock(seconds: float) -> str:
-    """m:ss, as the series' topic page shows lengths."""
-    whole = int(round(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One caption cue as the review page lists it, with the recognition flag of its sentence."""
+
+    start_s: float
+    text: str
+    flag: dict[str, Any] | None = None
+    """The flagged sentence (line, expected, heard, word_error) this cue belongs to."""
+    first_of_flag: bool = False
+    """Whether the cue opens its flagged sentence (where the heard words are shown)."""
+
+
+def mark_flagged(captions: list[dict[str, Any]], flagged: list[dict[str, Any]]) -> list[TranscriptLine]:
+    """Caption cues with each flagged sentence attached to the run of cues that spells it.
+
+    A long sentence is split over several cues, so a flag matches consecutive cues whose text,
+    joined, is the sentence as expected (whitespace aside). A flag that matches no run still
+    shows in the page's list of flagged sentences.
+    """
+    texts = [" ".join(str(c.get("text", "")).split()) for c in captions]
+    owner: dict[int, tuple[dict[str, Any], bool]] = {}
+    for flag in flagged:
+        expected = " ".join(str(flag.get("expected", "")).split())
+        for start in range(len(texts)):
+            end, joined = start, ""
+            while end < len(texts) and len(joined) < len(expected):
+                joined = f"{joined} {texts[end]}".strip()
+                end += 1
+            if expected and joined == expected and not owner.keys() & set(range(start, end)):
+                owner.update({i: (flag, i == start) for i in range(start, end)})
+                break
+    return [TranscriptLine(float(c.get("start_s", 0.0)), str(c.get("text", "")),
+                           *(owner[i] if i in owner else (None, False))) for i, c in enumerate(captions)]
 
 
 @dataclass(frozen=True)
@@ -58,32 +90,39 @@ class PageEpisode:
 
     @property
     def duration(self) -> str:
+        assert self.result is not None and self.result.duration_s is not None
         return clock(self.result.duration_s)
 
+    def measured(self, name: str) -> Any:
+        """A result field the build may not record yet (word_error, flagged, mos, fit): None if absent."""
+        return getattr(self.result, name, None)
 
-def render_review_page(series: Series, jobs: list[Job], entries: dict[str, EpisodeResult], series_gates: list[Gate]) -> str:
-    environment = Environment(loader=PackageLoader("pipeline.publish", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    environment.filters["clock"] = clock
-    episodes = [PageEpisode(job.episode.number, job.episode.stem, job.episode.title, job.episode.summary,
-                            entries.get(job.out_path.name)) for job in jobs]
+    @property
+    def transcript(self) -> list[TranscriptLine]:
+        assert self.result is not None
+        return mark_flagged(self.result.captions, self.measured("flagged") or [])
+
+
+def render_review_page(series: Series, episodes: list[Episode], entries: dict[str, EpisodeResult],
+                       series_gates: list[Gate], cover_name: str | None = None) -> str:
+    """The page's HTML: every episode of the series (built or not), in episode order; `cover_name`
+    is the cover's file name beside the page, if there is one."""
+    shown = [PageEpisode(e.number, e.stem, e.title, e.summary, entries.get(f"{e.stem}.mp3"))
+             for e in sorted(episodes, key=lambda e: e.number)]
     failures = sum(not g.passed for g in series_gates) + sum(
-        not g["passed"] for e in episodes if e.built for g in e.result.gates)
-    total = sum(e.result.duration_s for e in episodes if e.built)
-    return environment.get_template("review.html.j2").render(
-        series=series, episodes=episodes, series_gates=series_gates, failures=failures,
-        total_duration=clock(total), cover=_cover_link(series, jobs),
+        not g["passed"] for e in shown if e.built and e.result is not None for g in e.result.gates)
+    total = sum(e.result.duration_s for e in shown if e.built and e.result is not None and e.result.duration_s)
+    return templates().get_template("review.html.j2").render(
+        series=series, episodes=shown, series_gates=series_gates, failures=failures,
+        total_duration=clock(total), cover=cover_name if shown else None,
     )
 
 
-def _cover_link(series: Series, jobs: list[Job]) -> str | None:
-    """The cover, linked relative to the output folder (copied there by `write_review_page`)."""
-    return f"cover{series.cover.suffix}" if series.cover and jobs else None
-
-
-def write_review_page(series: Series, jobs: list[Job], entries: dict[str, EpisodeResult], series_gates: list[Gate],
-                      folder: Path, staging: Path) -> Path:
-    if series.cover:
-        write_if_changed(folder / f"cover{series.cover.suffix}", series.cover.read_bytes(), staging)
+def write_review_page(series: Series, episodes: list[Episode], entries: dict[str, EpisodeResult],
+                      series_gates: list[Gate], folder: Path, staging: Path) -> Path:
+    """Write `folder`/index.html (and the cover beside it); opens from the file system."""
+    cover = write_cover(series, folder, staging)
     path = folder / "index.html"
-    write_if_changed(path, render_review_page(series, jobs, entries, series_gates).encode("utf-8"), staging)
+    page = render_review_page(series, episodes, entries, series_gates, cover.file_name if cover else None)
+    write_if_changed(path, page.encode("utf-8"), staging)
     return path

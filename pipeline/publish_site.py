@@ -1,0 +1,29 @@
+"""`episodes publish`: gather every series' built episodes and write the public site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .files import ensure_folder, output_lock
+from .manifest import Manifest
+from .project import Project, load_catalog
+from .urls import check_base_url
+from .publish.site import SiteReport, publish_site
+
+
+def publish_project(project: Project, base_url: str | None, to: Path | None) -> SiteReport:
+    """Write the site for every series under scripts/ (only built episodes appear), holding the
+    output lock so no build changes the files being copied."""
+    if base_url is not None:
+        base_url = check_base_url(base_url, "--base-url")
+    catalog = load_catalog(project)
+    if catalog.errors:
+        raise catalog.errors[0]
+    target = (to or project.out_dir / "site").resolve()
+    inside_out = project.out_dir.resolve() in target.parents
+    staging = project.staging_dir if inside_out else target / ".partial"
+    ensure_folder(project.out_dir)
+    with output_lock(project.out_dir):
+        series_list = [(entry.series, entry.episodes, Manifest(project.series_out(entry.series), {}).entries)
+                       for entry in catalog.series]
+        return publish_site(series_list, project.out_dir, target, base_url or "", staging)

@@ -1,0 +1,301 @@
+"""The public site `episodes publish` writes: files, feed, base URLs, and the pages in a real browser."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from pipeline.build import build
+from pipeline.cover import render_cover
+from pipeline.errors import ConfigError
+from pipeline.plan import BuildOptions
+from pipeline.project import Project
+from pipeline.manifest import load_manifest
+from pipeline.publish.catalog import clock
+from pipeline.publish.rules import validate_feed
+from pipeline.publish.site import SeriesInput, SiteReport, publish_site
+from pipeline.script import load_episodes
+from pipeline.settings import load_series
+
+from .conftest import REPO, TONE_VOICE
+from .test_publish import CHROMIUM, _require_browser
+
+SITE_URL = "https://example.org/genai"
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"]
+
+
+def series_inputs(project: Path) -> list[SeriesInput]:
+    """Every series of the project with its scripts and manifest, as the publish command gathers them."""
+    found = []
+    for config in sorted((project / "scripts").glob("*/series.yaml")):
+        series = load_series(config.parent)
+        episodes, errors = load_episodes(config.parent)
+        assert not errors
+        found.append((series, episodes, load_manifest(project / "out" / series.slug)))
+    return found
+
+
+def publish(project: Path, site: Path, base_url: str = SITE_URL) -> SiteReport:
+    return publish_site(series_inputs(project), project / "out", site, base_url, site.parent / ".staging")
+
+
+@pytest.fixture
+def built(project: Path, tone_engine) -> Path:
+    """The test project with a cover, built (no base URL: the build writes no feed of its own)."""
+    folder = project / "scripts" / "test-series"
+    (folder / "series.yaml").write_text((folder / "series.yaml").read_text() + "cover: cover.png\n")
+    (folder / "cover.png").write_bytes(render_cover(load_series(folder, require_cover=False)))
+    report = build(Project(project), [], BuildOptions())
+    assert not report.failed
+    return project
+
+
+def test_publish_writes_pages_episodes_cover_and_a_valid_feed(built, tmp_path):
+    site = tmp_path / "site"
+    report = publish(built, site)
+    folder = site / "test-series"
+    assert report.index == site / "index.html" and report.pages == [folder / "index.html"]
+    assert report.episodes == 3 and report.feeds == [folder / "feed.xml"]
+    for stem in ("01-alpha", "02-beta", "03-gamma"):
+        for suffix in (".mp3", ".vtt", ".srt", ".txt"):
+            assert (folder / f"{stem}{suffix}").read_bytes() == (built / "out" / "test-series" / f"{stem}{suffix}").read_bytes()
+    assert not (folder / "01-alpha.png").exists()  # the review plot is for producers
+    feed = (folder / "feed.xml").read_bytes()
+    assert validate_feed(feed, "feed.xml", folder) == []
+    root = ET.fromstring(feed)
+    assert [e.get("url") for e in root.iter("enclosure")] == [
+        f"{SITE_URL}/test-series/{stem}.mp3" for stem in ("01-alpha", "02-beta", "03-gamma")]
+    assert [int(e.get("length")) for e in root.iter("enclosure")] == [
+        (folder / f"{stem}.mp3").stat().st_size for stem in ("01-alpha", "02-beta", "03-gamma")]
+    assert (folder / "cover.png").read_bytes() == (built / "scripts" / "test-series" / "cover.png").read_bytes()
+    assert not (built / "out" / "test-series" / "feed.xml").exists()
+
+
+def test_publishing_again_rewrites_nothing(built, tmp_path):
+    site = tmp_path / "site"
+    first = publish(built, site)
+    stamps = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    again = publish(built, site)
+    assert first.written == len(stamps) - 1  # all but the record of what was written, written after them
+    assert again.written == 0 and again.unchanged == first.written and again.removed == 0
+    assert stamps == {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+
+
+def test_an_episode_gone_from_out_leaves_the_site_and_the_rest_stays(built, tmp_path):
+    site = tmp_path / "site"
+    (site / "notes").mkdir(parents=True)
+    (site / "notes" / "mine.txt").write_text("not the publisher's")
+    publish(built, site)
+    (built / "out" / "test-series" / "02-beta.mp3").unlink()
+    report = publish(built, site)
+    assert report.removed == 4 and report.episodes == 2
+    assert sorted(p.name for p in (site / "test-series").glob("02-beta*")) == []
+    page = (site / "test-series" / "index.html").read_text()
+    assert "Episode 2 — beta" not in page and "2 episodes" in page
+    assert b"02-beta" not in (site / "test-series" / "feed.xml").read_bytes()
+    assert (site / "notes" / "mine.txt").read_text() == "not the publisher's"
+
+
+def test_only_built_episodes_appear(project, tone_engine, tmp_path):
+    build(Project(project), ["alpha", "gamma"], BuildOptions())
+    site = tmp_path / "site"
+    publish(project, site)
+    page = (site / "test-series" / "index.html").read_text()
+    assert "Episode 1 — alpha" in page and "Episode 3 — gamma" in page and "beta" not in page
+    assert "2 episodes — A series for tests." in page
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)//", "ftp://example.org/genai", "example.org/genai",
+                                 "/genai", "https://", "https://example.org/genai?x=1"])
+def test_the_base_url_must_be_absolute_http(built, tmp_path, url):
+    with pytest.raises(ConfigError, match=r"--base-url must be an absolute http\(s\) URL"):
+        publish(built, tmp_path / "site", url)
+    assert not (tmp_path / "site").exists()
+
+
+def test_without_any_base_url_the_error_names_series_yaml(built, tmp_path):
+    with pytest.raises(ConfigError) as error:
+        publish(built, tmp_path / "site", "")
+    assert "series.yaml" in str(error.value) and "base_url" in str(error.value) and "--base-url" in str(error.value)
+
+
+def test_series_yaml_base_url_is_the_series_address(built, tmp_path):
+    config = built / "scripts" / "test-series" / "series.yaml"
+    config.write_text(config.read_text() + "base_url: https://cdn.example.net/tests/\n")
+    publish(built, tmp_path / "site", "")
+    root = ET.parse(tmp_path / "site" / "test-series" / "feed.xml").getroot()
+    assert next(root.iter("enclosure")).get("url") == "https://cdn.example.net/tests/01-alpha.mp3"
+    config.write_text(config.read_text().replace("https://cdn.example.net/tests/", "javascript:x"))
+    with pytest.raises(ConfigError, match="base_url must be an absolute") as error:
+        publish(built, tmp_path / "site", "")
+    assert str(error.value).startswith(str(config))
+
+
+# -- in a real browser ------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def browser_page(width: int = 1100, height: int = 1400):
+    """A headless Chromium page that records console errors and every request that would leave
+    the file system (and aborts those)."""
+    sync_api = _require_browser()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.problems = []
+            page.on("console", lambda m: page.problems.append(f"console: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
+            # A player that has read what it needs (preload="metadata") cancels the rest: ERR_ABORTED.
+            page.on("requestfailed", lambda r: None if r.failure == "net::ERR_ABORTED" else
+                    page.problems.append(f"failed: {r.url} {r.failure}"))
+
+            def guard(route):
+                if route.request.url.startswith("file://"):
+                    route.continue_()
+                else:
+                    page.problems.append(f"left the site: {route.request.url}")
+                    route.abort()
+
+            page.route("**/*", guard)
+            page.on("request", lambda r: None if r.url.startswith(("file://", "data:")) else
+                    page.problems.append(f"request: {r.url}"))
+            yield page
+        finally:
+            browser.close()
+
+
+PLAYERS = """async () => Promise.all([...document.querySelectorAll('audio')].map(a =>
+    new Promise(done => {
+      const report = () => done({src: a.currentSrc, duration: a.duration, error: a.error && a.error.code,
+                                 label: a.getAttribute('aria-label')});
+      if (a.readyState >= 1) report(); else { a.onloadedmetadata = report; a.onerror = report; a.load(); }
+    })))"""
+
+
+def linked_files(page) -> list[Path]:
+    """Every file the page links or embeds (links, players, images, stylesheets), as paths."""
+    urls = page.evaluate("""() => [...document.querySelectorAll('a[href], audio[src], img[src], link[href]')]
+        .map(e => e.href || e.src)""")
+    assert all(url.startswith("file://") for url in urls), urls
+    return [Path(unquote(urlsplit(url).path)) for url in urls]
+
+
+def check_page(page, url: str) -> None:
+    """What every page must have: loads cleanly, landmarks, language, viewport, alt text, links."""
+    page.goto(url)
+    facts = page.evaluate("""() => ({
+        lang: document.documentElement.lang,
+        viewport: document.querySelector('meta[name=viewport]')?.content,
+        landmarks: ['header', 'nav', 'main', 'footer'].filter(t => document.querySelector(t)),
+        images: [...document.images].map(i => [i.getAttribute('alt'), i.naturalWidth]),
+        scripts: document.scripts.length})""")
+    assert facts["lang"] and "width=device-width" in facts["viewport"]
+    assert facts["landmarks"] == ["header", "nav", "main", "footer"]
+    assert all(alt and alt.strip() and width > 0 for alt, width in facts["images"]), facts["images"]
+    assert facts["scripts"] == 0
+    missing = [str(p) for p in linked_files(page) if not p.is_file()]
+    assert missing == []
+
+
+def test_the_site_in_a_real_browser(built, tmp_path):
+    site = tmp_path / "site"
+    publish(built, site)
+    entries = load_manifest(built / "out" / "test-series")
+    with browser_page() as page:
+        check_page(page, (site / "index.html").as_uri())
+        cover = page.evaluate("[...document.images].map(i => i.getAttribute('alt'))")
+        assert cover == ["Cover of Test Series: Testing"]
+        page.click("text=Testing")  # the topic's link opens its page
+        assert page.url == (site / "test-series" / "index.html").as_uri()
+        check_page(page, page.url)
+        players = page.evaluate(PLAYERS)
+        assert [Path(p["src"]).name for p in players] == ["03-gamma.mp3", "02-beta.mp3", "01-alpha.mp3"]
+        for player in players:
+            result = entries[Path(player["src"]).name]
+            assert player["error"] is None and abs(player["duration"] - result.duration_s) <= 0.1, player
+            assert player["label"] == f"Play {result.title}"
+        durations = page.evaluate("[...document.querySelectorAll('.duration')].map(e => e.textContent)")
+        assert durations == [clock(entries[f"{s}.mp3"].duration_s) for s in ("03-gamma", "02-beta", "01-alpha")]
+        # Keyboard: tab to the first transcript's disclosure, open it with Enter; focus is visible.
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.tagName") == "SUMMARY":
+                break
+        focus = page.evaluate("""() => { const e = document.activeElement; const s = getComputedStyle(e);
+            return {tag: e.tagName, outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }""")
+        assert focus["tag"] == "SUMMARY" and focus["outline"] != "none" and focus["width"] >= 2
+        page.keyboard.press("Enter")
+        opened = page.evaluate("document.querySelector('details').open")
+        transcript = page.evaluate("document.querySelector('details').innerText")
+        assert opened and "A new paragraph starts here after a pause." in transcript
+        assert page.problems == []
+
+
+def test_the_topic_page_reads_on_a_phone(built, tmp_path):
+    site = tmp_path / "site"
+    publish(built, site)
+    with browser_page(width=375, height=812) as page:
+        for url in ((site / "index.html").as_uri(), (site / "test-series" / "index.html").as_uri()):
+            page.goto(url)
+            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert widths[0] <= widths[1]  # nothing wider than the screen: no sideways scrolling
+            font = page.evaluate("parseFloat(getComputedStyle(document.querySelector('main')).fontSize)")
+            assert font >= 16
+        assert page.problems == []
+
+
+def seed_episodes(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The seed topic page's text lines: three header lines, then five per episode (a card's title
+    and duration, the title again, the summary, and the tags, series and date run together)."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    header, rest = lines[:3], lines[3:]
+    assert len(rest) % 5 == 0
+    episodes = []
+    for index in range(0, len(rest), 5):
+        title, duration, again, summary, pills = rest[index:index + 5]
+        assert again == title and re.fullmatch(r"\d+:\d\d", duration)
+        episodes.append({"title": title, "duration": duration, "summary": summary, "pills": pills})
+    return header, episodes
+
+
+def test_the_shipped_series_reads_like_the_seed_topic_page(tmp_path):
+    """Build the shipped scripts (with a fast tone engine) and publish: the topic page lists the
+    same episodes in the same order, with the same titles, summaries, tags, series and dates."""
+    project = tmp_path / "shipped"
+    shutil.copytree(REPO / "scripts", project / "scripts")
+    shutil.copytree(REPO / "voices", project / "voices")
+    (project / "voices" / "joe.yaml").write_text(TONE_VOICE)
+    report = build(Project(project), [], BuildOptions())
+    assert not report.failed and len(report.results) == 16
+    site = tmp_path / "site"
+    publish(project, site)
+    header, expected = seed_episodes(REPO / "tests" / "data" / "fine-tuning-topic-page.txt")
+    entries = load_manifest(project / "out" / "fine-tuning")
+    with browser_page() as page:
+        page.goto((site / "fine-tuning" / "index.html").as_uri())
+        shown = page.evaluate("""() => ({
+            header: [document.querySelector('nav').innerText, document.querySelector('h1').innerText,
+                     document.querySelector('.lede').innerText],
+            episodes: [...document.querySelectorAll('main li.card')].map(e => ({
+                id: e.id, title: e.querySelector('h2').innerText, duration: e.querySelector('.duration').innerText,
+                summary: e.querySelector('.summary').innerText,
+                pills: [...e.querySelectorAll('.pills li')].map(p => p.innerText).join('')}))})""")
+        assert page.problems == []
+    assert shown["header"] == header
+    assert [e["title"] for e in shown["episodes"]] == [e["title"] for e in expected]
+    assert [e["summary"] for e in shown["episodes"]] == [e["summary"] for e in expected]
+    assert [e["pills"] for e in shown["episodes"]] == [e["pills"] for e in expected]
+    # Durations are the built files' own (a tone engine here), in the seed's m:ss form.
+    assert [e["duration"] for e in shown["episodes"]] == [
+        clock(entries[e["id"].removeprefix("episode-") + ".mp3"].duration_s) for e in shown["episodes"]]
+
+
+def test_lengths_read_as_players_show_them():
+    assert [clock(s) for s in (0.4, 59.999, 60.0, 82.6, 90.5, 125.0)] == ["0:00", "0:59", "1:00", "1:22", "1:30", "2:05"]
