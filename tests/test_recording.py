@@ -1,0 +1,138 @@
+"""Recorded narration: loading any format, and finding each script sentence in the recording.
+
+Recordings are assembled from synthesized sentences with known pauses (the tone engine, and the
+real Piper voice), at varying pace, so every sentence's true start is known.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.audio.codec import encode_mp3, write_wav
+from pipeline.audio.dsp import assemble, silence, trim_silence
+from pipeline.audio.recording import load_recording, sentence_spans
+from pipeline.errors import AudioError
+
+from .conftest import REPO
+from .tone_engine import ToneEngine
+
+SENTENCES = [
+    "Fine-tuning adapts a pretrained model to a narrower task and a narrower voice.",
+    "It starts from weights that already know a great deal.",
+    "Clean data matters more than more data.",
+    "Adapters train a small set of extra weights instead of the whole model.",
+    "That saves memory.",
+    "Quantization stores the frozen weights in four bits.",
+    "Is it worth it?",
+    "For most teams it is.",
+]
+PARAGRAPH_ENDS = {1, 4}
+SCRIPT_PAUSES_MS = [750 if i in PARAGRAPH_ENDS else 350 for i in range(len(SENTENCES))]
+
+
+def reading(speak, rate: int, seed: int, inner_pause_ms: int = 0, noise_dbfs: float | None = None):
+    """A 'recording' of SENTENCES: each at its own pace, pauses that differ from the script's
+    (longer at paragraph ends), optionally a long pause inside each long sentence and room tone.
+    Returns the audio and each sentence's true start in seconds."""
+    rng = np.random.default_rng(seed)
+    clips = []
+    for index, text in enumerate(SENTENCES):
+        pace = float(rng.uniform(0.85, 1.15))
+        words = text.split()
+        if inner_pause_ms and len(words) > 6:
+            half = len(words) // 2
+            clip = np.concatenate([speak(" ".join(words[:half]), pace), silence(inner_pause_ms, rate),
+                                   speak(" ".join(words[half:]), pace)])
+        else:
+            clip = speak(text, pace)
+        pause = rng.uniform(700, 1100) if index in PARAGRAPH_ENDS else rng.uniform(250, 450)
+        clips.append((clip, int(pause)))
+    audio, spans = assemble(clips, rate, 300, 700)
+    if noise_dbfs is not None:
+        audio = audio + (rng.standard_normal(len(audio)) * 10 ** (noise_dbfs / 20)).astype(np.float32)
+    return audio, [span.start_s for span in spans]
+
+
+def tone_speaker():
+    engine = ToneEngine()
+    return (lambda text, pace: trim_silence(engine.synthesize(text, pace), engine.sample_rate)), engine.sample_rate
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sentence_starts_found_in_a_tone_reading_with_room_tone(seed):
+    speak, rate = tone_speaker()
+    audio, starts = reading(speak, rate, seed, noise_dbfs=-55.0)
+    for pauses in (SCRIPT_PAUSES_MS, None):
+        spans = sentence_spans(audio, rate, SENTENCES, pauses)
+        assert len(spans) == len(SENTENCES)
+        assert np.abs(np.array([start for start, _ in spans]) - starts).max() < 0.1
+        assert all(start < end <= next_start for (start, end), (next_start, _) in zip(spans, spans[1:]))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_paragraph_pauses_hold_against_long_pauses_inside_sentences(seed):
+    # A reader who stops for a full second mid-sentence: the script's paragraph breaks say
+    # which long pauses end sentences.
+    speak, rate = tone_speaker()
+    audio, starts = reading(speak, rate, seed, inner_pause_ms=1000)
+    spans = sentence_spans(audio, rate, SENTENCES, SCRIPT_PAUSES_MS)
+    assert np.abs(np.array([start for start, _ in spans]) - starts).max() < 0.1
+
+
+@pytest.mark.slow
+def test_sentence_starts_found_in_a_piper_reading():
+    from pipeline.engines import load_engine
+    from pipeline.settings import load_voice
+
+    engine = load_engine(load_voice(REPO / "voices" / "joe.yaml"))
+    audio, starts = reading(lambda text, pace: trim_silence(engine.synthesize(text, pace), engine.sample_rate),
+                            engine.sample_rate, seed=0, noise_dbfs=-60.0)
+    spans = sentence_spans(audio, engine.sample_rate, SENTENCES, SCRIPT_PAUSES_MS)
+    assert np.abs(np.array([start for start, _ in spans]) - starts).max() < 0.1
+
+
+def test_run_together_sentences_are_split_at_their_quietest_moments():
+    # No pause at all: the voice only dips (to -30 dB, above the silence threshold) between
+    # sentences, so the boundaries fall at the dips.
+    rate = 22050
+    texts = SENTENCES[:3]
+    parts, starts, position = [], [], 0
+    for index, text in enumerate(texts):
+        n = int(0.06 * len(text) * rate)
+        t = np.arange(n) / rate
+        envelope = np.ones(n)
+        if index:
+            envelope[: int(0.05 * rate)] = 10 ** (-30 / 20)  # the dip, at the sentence's start
+        parts.append((0.3 * envelope * np.sin(2 * np.pi * 200 * t)).astype(np.float32))
+        starts.append(position / rate)
+        position += n
+    spans = sentence_spans(np.concatenate(parts), rate, texts)
+    assert np.abs(np.array([start for start, _ in spans[1:]]) - starts[1:]).max() < 0.1
+    assert sentence_spans(np.concatenate(parts), rate, []) == []
+
+
+def test_load_recording_reads_any_format_as_mono(tmp_path: Path):
+    rate = 48000
+    t = np.arange(2 * rate) / rate
+    left = (0.4 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    write_wav(np.stack([left, 0.5 * left], axis=1), rate, tmp_path / "take.wav")
+    mono, got_rate = load_recording(tmp_path / "take.wav")
+    assert got_rate == rate and mono.ndim == 1 and mono.dtype == np.float32
+    assert np.abs(mono - 0.75 * left).max() < 1e-3
+    encode_mp3(left, rate, tmp_path / "take.mp3", 128)
+    mono, got_rate = load_recording(tmp_path / "take.mp3")
+    assert got_rate == rate and abs(len(mono) - len(left)) < 0.01 * rate
+
+
+def test_unreadable_or_silent_recording_is_an_error_naming_the_file(tmp_path: Path):
+    write_wav(np.zeros(48000, np.float32), 48000, tmp_path / "silent.wav")
+    with pytest.raises(AudioError, match=r"silent.wav: the recording is silent"):
+        load_recording(tmp_path / "silent.wav")
+    (tmp_path / "broken.wav").write_bytes(b"RIFF not really a wave file")
+    with pytest.raises(AudioError, match=r"broken.wav: "):
+        load_recording(tmp_path / "broken.wav")
+    with pytest.raises(AudioError, match=r"missing.wav: file not found"):
+        load_recording(tmp_path / "missing.wav")
