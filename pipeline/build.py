@@ -157,6 +157,7 @@ class AudioStage:
         self.running: set[int] = set()
         self.next_id = 0
         self.active: list[_Episode] = []
+        self.sources: dict[tuple[Any, int], dict[str, tuple[np.ndarray, int]]] = {}
         self.retried = 0
         self.warnings: list[str] = []
 
@@ -164,9 +165,12 @@ class AudioStage:
 
     def run(self, steps: list[Step]) -> None:
         for step in steps:
-            episode = _Episode(step, self._start_factor(step))
+            episode = _Episode(step, self._start_factor(step), warnings=list(step.job.warnings))
             self.active.append(episode)
-            self._request_round(episode)
+            if step.job.recording is not None:
+                self._recorded(episode)
+            else:
+                self._request_round(episode)
         while any(not e.done for e in self.active):
             self._dispatch()
             for outcome in self.executor.poll(0.2):
@@ -283,43 +287,90 @@ class AudioStage:
         speech_s = sum(len(c) for c in audio_clips) / rate
         episode.attempts.append((episode.factor, speech_s))
         pauses = [u.pause_after_ms for u in job.utterances][:-1]
-        limits = fit.FitLimits(production.window_s, (production.min_rate, production.max_rate),
+        limits = fit.FitLimits(self._window(job), (production.min_rate, production.max_rate),
                                production.min_pause_ms, production.max_pause_ms, production.max_tempo_change)
         pads_s = (production.lead_pad_ms + production.tail_pad_ms) / 1000.0
-        choice = fit.choose(episode.attempts, pauses, pads_s, limits)
-        if choice.resynthesize and len(episode.attempts) < MAX_FIT_ATTEMPTS:
+        choice = fit.choose(episode.attempts, pauses, pads_s, limits, len(episode.attempts) < MAX_FIT_ATTEMPTS)
+        if choice.resynthesize:
             episode.factor = choice.rate
             self._request_round(episode)
             return
-        if choice.resynthesize:  # out of rounds: keep what was synthesized, let tempo do the rest
-            choice = fit.choose(episode.attempts + [(episode.factor, speech_s)], pauses, pads_s, limits)
-        low, high = production.window_s
+        pause_ms = fit.scaled_pauses(pauses, choice.pause_scale, production.min_pause_ms, production.max_pause_ms)
+        pieces: list[tuple[np.ndarray, int]] = []
+        spoken = iter(audio_clips)
+        for index, utterance in enumerate(job.utterances):
+            clip = next(spoken) if utterance.spoken else np.zeros(0, dtype=np.float32)
+            pieces.append((clip, pause_ms[index] if index < len(pause_ms) else 0))
+        narration, spans = assemble(pieces, rate, 0, 0)
+        sentence_spans = [(s.start_s, s.end_s) for u, s in zip(job.utterances, spans) if u.spoken]
+        self._finish(episode, narration, rate, sentence_spans, choice)
+
+    def _window(self, job: EpisodeJob) -> tuple[float, float]:
+        """The narration's duration window: the production's, less what an intro and outro add when
+        the whole programme must fit it (`fit: programme`)."""
+        low, high = job.production.window_s
+        if job.sound is None or job.production.fit != "programme":
+            return low, high
+        from .audio.mix import added_seconds
+
+        extra = added_seconds(job.sound, self._sources(job))
+        return low - extra, high - extra
+
+    def _sources(self, job: EpisodeJob) -> dict[str, tuple[np.ndarray, int]] | None:
+        """The episode's sound files, decoded once per design at the output rate."""
+        if job.sound is None:
+            return None
+        memo = (job.sound, job.production.sample_rate_hz)
+        if memo not in self.sources:
+            from .audio.mix import load_sources
+
+            self.sources[memo] = load_sources(job.sound, job.production.sample_rate_hz)
+        return self.sources[memo]
+
+    def _recorded(self, episode: _Episode) -> None:
+        """A person's recording instead of the voice: trimmed and capped like synthesis, sentences
+        aligned on its speech, no rate change (outside the window: a warning, or with --strict an error)."""
+        from .audio.dsp import cap_pauses, trim_silence
+        from .audio.recording import load_recording, sentence_spans
+
+        job = episode.job
+        production = job.production
+        self.events.progress(job.label, "aligning the recording")
+        try:
+            audio, rate = load_recording(job.recording)
+            audio = cap_pauses(trim_silence(audio, rate), rate, production.max_pause_ms)
+            spoken = [u for u in job.utterances if u.spoken]
+            spans = sentence_spans(audio, rate, [u.spoken for u in spoken], [u.pause_after_ms for u in spoken])
+        except PipelineError as exc:
+            self._fail(episode, str(exc) if exc.path else f"{job.recording}: {exc.message}")
+            return
+        episode.attempts.append((1.0, len(audio) / rate))
+        duration = len(audio) / rate + (production.lead_pad_ms + production.tail_pad_ms) / 1000.0
+        self._finish(episode, audio, rate, spans, fit.FitChoice(1.0, 1.0, 1.0, duration, False))
+
+    def _finish(self, episode: _Episode, narration: np.ndarray, rate: int, spans: list[tuple[float, float]],
+                choice: fit.FitChoice) -> None:
+        """Check the fitted duration, then queue the finish task (tempo, sound, master, gates, plot)."""
+        job = episode.job
+        production = job.production
+        low, high = self._window(job)
         if not low <= choice.duration_s <= high:
-            message = (f"duration {choice.duration_s:.1f} s is outside {low:g}-{high:g} s even with pauses "
-                       f"x{choice.pause_scale:.2f}, rate {episode.factor:.2f} and tempo {choice.tempo:.2f} "
-                       f"(bounds: rate {production.min_rate}-{production.max_rate}, tempo "
-                       f"±{production.max_tempo_change:.0%}); "
-                       f"{'shorten' if choice.duration_s > high else 'lengthen'} the script")
+            what = "the recording" if job.recording else "the script"
+            message = (f"duration {choice.duration_s:.1f} s is outside {low:g}-{high:g} s"
+                       + ("" if job.recording else
+                          f" even with pauses x{choice.pause_scale:.2f}, rate {episode.factor:.2f} and tempo "
+                          f"{choice.tempo:.2f} (bounds: rate {production.min_rate}-{production.max_rate}, tempo "
+                          f"±{production.max_tempo_change:.0%})")
+                       + f"; {'shorten' if choice.duration_s > high else 'lengthen'} {what}")
             if self.strict:
                 self._fail(episode, str(DurationError(message, job.episode.path)))
                 return
             episode.warnings.append(message)
         episode.fit = choice
-        pause_ms = fit.scaled_pauses(pauses, choice.pause_scale, production.min_pause_ms, production.max_pause_ms)
-        spoken_index = 0
-        pieces: list[tuple[np.ndarray, int]] = []
-        for index, utterance in enumerate(job.utterances):
-            pause = pause_ms[index] if index < len(pause_ms) else 0
-            if utterance.spoken:
-                pieces.append((audio_clips[spoken_index], pause))
-                spoken_index += 1
-            else:
-                pieces.append((np.zeros(0, dtype=np.float32), pause))
-        narration, spans = assemble(pieces, rate, 0, 0)
-        sentence_spans = [(s.start_s, s.end_s) for u, s in zip(job.utterances, spans) if u.spoken]
         self.events.progress(job.label, "mastering")
-        self._add(_Task("finish", FinishTask(job.file, narration, rate, sentence_spans, choice.tempo, production,
-                                             self.start_point(job)), episode=episode), self.finish_queue)
+        self._add(_Task("finish", FinishTask(job.file, narration, rate, spans, choice.tempo, production,
+                                             self.start_point(job), job.sound, self._sources(job)),
+                        episode=episode), self.finish_queue)
 
     # outcomes
 
@@ -398,19 +449,18 @@ class Driver:
         self.events = events
         self.staging = project.staging_dir
         self.results: dict[str, EpisodeResult] = {}
-        self.covers: dict[Path, Any] = {}
+        self.covers: dict[str, Any] = {}
 
     def manifest(self, job: EpisodeJob) -> Manifest:
         return self.plan.manifests[job.series.slug]
 
     def cover(self, series: Series):
-        if series.cover is None:
-            return None
-        if series.cover not in self.covers:
-            from .cover import load_cover
+        """The series cover as embedded (checked and scaled once per build)."""
+        if series.slug not in self.covers:
+            from .cover import series_cover
 
-            self.covers[series.cover] = load_cover(series.cover, self.project.root)
-        return self.covers[series.cover]
+            self.covers[series.slug] = series_cover(series)
+        return self.covers[series.slug]
 
     def record(self, step: Step, result: EpisodeResult) -> EpisodeResult:
         """Save one episode's result in its series manifest (atomically) and tell the caller."""
@@ -494,7 +544,7 @@ class Driver:
                     lra_lu=report.lra_lu, word_count=words,
                     words_per_minute=round(words / report.duration_s * 60, 1) if report.duration_s else None,
                     voice=job.voice.name, engine=job.voice_identity, rate_factor=episode.factor,
-                    fit=_fit_record(episode, choice),
+                    fit=_fit_record(episode, choice, finished.extra_s),
                     gain_target_lufs=finished.mastered.gain_target_lufs,
                     limiter_ceiling_dbtp=finished.mastered.limiter_ceiling_dbtp,
                     keys=job.keys, cache_keys=list(episode.keys),
@@ -539,15 +589,24 @@ class Driver:
         return stage.retried, executor.description
 
 
-def _fit_record(episode: _Episode, choice: fit.FitChoice | None) -> dict[str, Any]:
+def _fit_record(episode: _Episode, choice: fit.FitChoice | None, extra_s: float) -> dict[str, Any]:
+    """What the duration fit did, and the seconds each step contributed (least audible first)."""
     if choice is None:
         return {}
+    job = episode.job
+    production = job.production
+    pauses = [u.pause_after_ms for u in job.utterances][:-1]
+    scaled = fit.scaled_pauses(pauses, choice.pause_scale, production.min_pause_ms, production.max_pause_ms)
+    pads_s = (production.lead_pad_ms + production.tail_pad_ms) / 1000.0
     first_rate, first_speech = episode.attempts[0]
     final_speech = episode.attempts[-1][1]
-    return {"start_rate_factor": first_rate, "start_speech_s": round(first_speech, 2),
+    untempoed = final_speech + sum(scaled) / 1000.0 + pads_s
+    return {"start_rate_factor": first_rate, "start_s": round(first_speech + sum(pauses) / 1000.0 + pads_s, 2),
+            "pause_scale": choice.pause_scale, "pauses_s": round((sum(scaled) - sum(pauses)) / 1000.0, 2),
             "rate_factor": episode.factor, "rate_s": round(final_speech - first_speech, 2),
-            "pause_scale": choice.pause_scale, "tempo": choice.tempo, "attempts": len(episode.attempts),
-            "predicted_s": round(choice.duration_s, 2)}
+            "tempo": choice.tempo, "tempo_s": round(choice.duration_s - untempoed, 2),
+            "narration_s": round(choice.duration_s, 2), "programme_extra_s": round(extra_s, 3),
+            "synthesis_rounds": len(episode.attempts) if job.recording is None else 0}
 
 
 def _executor_factory(options: BuildOptions) -> Callable[[list[Step]], Executor]:

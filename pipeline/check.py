@@ -12,6 +12,7 @@ from typing import Callable
 
 from .errors import PipelineError
 from .gates import Gate, audio_gates, tag_gates
+from .manifest import Manifest
 from .project import Project, load_catalog
 
 
@@ -25,6 +26,7 @@ def check_project(project: Project, on_file: Callable[[str], None] = lambda name
     for entry in catalog.series:
         folder = project.series_out(entry.series)
         gates += [Gate(e.path.name if e.path else entry.series.slug, "script", False, str(e)) for e in entry.errors]
+        manifest = Manifest(folder, {})
         for episode in entry.episodes:
             path = folder / f"{episode.stem}.mp3"
             on_file(f"{entry.series.slug}/{path.name}")
@@ -34,7 +36,9 @@ def check_project(project: Project, on_file: Callable[[str], None] = lambda name
             try:
                 production = entry.series.production.merged(episode.overrides, episode.path)
                 audio, rate = decode(path)
-                gates.extend(audio_gates(path.name, audio, rate, measure(audio, rate), production))
+                built = manifest.get(path.name)
+                extra_s = float((built.fit if built else {}).get("programme_extra_s") or 0.0)
+                gates.extend(audio_gates(path.name, audio, rate, measure(audio, rate), production, extra_s))
             except PipelineError as exc:
                 gates.append(Gate(path.name, "decodes", False, exc.message))
         gates.extend(tag_gates(sorted(folder.glob("*.mp3")), entry.series, entry.scripts))

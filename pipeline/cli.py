@@ -253,6 +253,23 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
 
 
 @app.command()
+def publish(
+    base_url: Optional[str] = typer.Option(None, "--base-url",
+                                           help="Public root URL of the site (default: each series' base_url)."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Folder to write the site into (default out/site)."),
+) -> None:
+    """Write the public site: an All Topics page, a topic page per series, the episodes and feeds,
+    with absolute URLs, ready to upload as it is."""
+    from .publish_site import publish_project
+
+    report = publish_project(state.project, base_url, to)
+    console.print(f"wrote {report.folder}: {len(report.pages)} topic page{'s' if len(report.pages) != 1 else ''}, "
+                  f"{report.episodes} episodes ({report.written} files written, {report.unchanged} unchanged, "
+                  f"{report.removed} removed)")
+    console.print(f"open {report.index}")
+
+
+@app.command()
 def check(
     as_json: bool = typer.Option(False, "--json", help="Print the failed checks as JSON."),
 ) -> None:

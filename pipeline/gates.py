@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from mutagen import MutagenError
 from mutagen.id3 import ID3, ID3NoHeaderError
 
 from .audio.dsp import FRAME_MS, silent_runs, sounding_frames
@@ -40,8 +41,10 @@ class Gate:
         object.__setattr__(self, "passed", bool(self.passed))  # numpy comparisons give numpy bools
 
 
-def audio_gates(file: str, audio: np.ndarray, rate: int, report: LoudnessReport, production: Production) -> list[Gate]:
-    """Loudness, true peak, duration, clipping and silence gates for one decoded episode."""
+def audio_gates(file: str, audio: np.ndarray, rate: int, report: LoudnessReport, production: Production,
+                extra_s: float = 0.0) -> list[Gate]:
+    """Loudness, true peak, duration, clipping and silence gates for one decoded episode.
+    `extra_s` is what an intro and outro add when the window applies to the narration alone."""
     mono = audio if audio.ndim == 1 else audio.max(axis=1)
     low, high = production.window_s
     gates = [
@@ -49,8 +52,10 @@ def audio_gates(file: str, audio: np.ndarray, rate: int, report: LoudnessReport,
              f"{report.integrated_lufs:.2f} LUFS, target {production.target_lufs:g} ± {production.loudness_tolerance_lu:g}"),
         Gate(file, "true peak", report.true_peak_dbtp <= production.ceiling_dbtp,
              f"{report.true_peak_dbtp:.2f} dBTP, ceiling {production.ceiling_dbtp:g}"),
-        Gate(file, "duration", low <= report.duration_s <= high,
-             f"{report.duration_s:.1f} s, window {low:g}-{high:g} s"),
+        Gate(file, "duration", low <= report.duration_s - extra_s <= high,
+             f"{report.duration_s:.1f} s, window {low:g}-{high:g} s" if not extra_s else
+             f"narration {report.duration_s - extra_s:.1f} s (+{extra_s:.1f} s intro and outro), "
+             f"window {low:g}-{high:g} s"),
     ]
     clipped = int(np.count_nonzero(np.abs(audio) >= 10.0 ** (CLIP_DBFS / 20.0)))
     gates.append(Gate(file, "clipping", clipped == 0, f"{clipped} samples within {-CLIP_DBFS:g} dB of full scale"))
@@ -77,7 +82,10 @@ def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
     within 1..N where N (`episodes`) is the number of scripts in the series. An episode not
     built yet is not a tag fault; `episodes check` reports it as missing."""
     gates: list[Gate] = []
-    cover = series.cover.read_bytes() if series.cover else None
+    from .cover import series_cover
+
+    embedded = series_cover(series)
+    cover = embedded.data if embedded else None
     reference: dict[str, str | None] | None = None
     numbers: list[int] = []
     for path in files:
@@ -85,6 +93,9 @@ def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
             tags = ID3(path)
         except ID3NoHeaderError:
             gates.append(Gate(path.name, "tags", False, "no ID3 tag"))
+            continue
+        except (MutagenError, OSError) as exc:
+            gates.append(Gate(path.name, "tags", False, f"unreadable: {exc}"))
             continue
         missing = [key for key in REQUIRED_FRAMES if not _frame_text(tags, key)]
         gates.append(Gate(path.name, "tags", not missing, f"missing {', '.join(missing)}" if missing else "complete"))

@@ -15,6 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError, PipelineError
 from .fingerprint import SIDECARS_FORMAT, FileDigests, changed, combine, settings_digest
@@ -23,7 +24,7 @@ from .project import Catalog, Project, Selection, SeriesEntry, _names_of_script
 from .script import Episode
 from .settings import Production, Series, VoiceProfile
 from .tags import TagValues
-from .text import Utterance, plan_utterances
+from .text import Utterance, plan_utterances, unreadable_warnings
 
 SIDECARS = (".vtt", ".srt", ".txt", ".png")
 """Files written next to each MP3: captions, transcript, review plot."""
@@ -72,6 +73,12 @@ class EpisodeJob:
     out_path: Path
     keys: dict[str, dict[str, str]]
     """Stage fingerprints: audio, tags, sidecars."""
+    warnings: tuple[str, ...] = ()
+    """What the producer should hear about the script (text the voice cannot read)."""
+    sound: Any = None
+    """The episode's SoundDesign (intro, outro, ducked bed), or None for the narration alone."""
+    recording: Path | None = None
+    """A person's recording to use instead of the voice (front matter `audio:`)."""
 
     @property
     def stem(self) -> str:
@@ -122,8 +129,32 @@ class BuildPlan:
         return [s for s in self.steps if s.stages]
 
 
+def episode_sound(entry: SeriesEntry, episode: Episode, designs: dict[str, Any]):
+    """The episode's SoundDesign: the series' `sound:` block with the front matter's override
+    (`sound: off` for none); None when there is nothing to mix. The series' block is parsed once."""
+    series = entry.series
+    if series.sound is None and episode.sound is None:
+        return None
+    from .audio.mix import merge_sound
+
+    if series.slug not in designs:
+        designs[series.slug] = merge_sound(None, series.sound, series.config_path, series.folder) \
+            if series.sound is not None else None
+    return merge_sound(designs[series.slug], episode.sound, episode.path, series.folder,
+                       episode.field_lines.get("sound"))
+
+
+def sound_digest(design: Any, file_digest) -> object:
+    """The sound design's settings and its files' contents."""
+    if design is None:
+        return "-"
+    return {f.name: file_digest(value) if isinstance(value, Path) else value
+            for f in dataclasses.fields(design) for value in [getattr(design, f.name)]}
+
+
 def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Catalog, options: BuildOptions,
-             digests: FileDigests, identities: dict[str, str], encoder: str) -> EpisodeJob:
+             digests: FileDigests, identities: dict[str, str], encoder: str,
+             designs: dict[str, Any] | None = None) -> EpisodeJob:
     """Resolve one episode: settings layers, voice, sentences, tags and stage fingerprints."""
     from .audio import AUDIO_FORMAT
 
@@ -156,10 +187,13 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
         summary=episode.summary, narration=episode.narration, language=series.language, cover=series.cover,
         custom={"script_sha256": script_sha, "voice": voice.name, "engine": identity},
     )
+    sound = episode_sound(entry, episode, designs if designs is not None else {})
     audio_key = combine([
         ("spoken text", [(u.spoken, u.pause_after_ms) for u in utterances]),
         ("voice", [identity, voice.rate]),
         ("settings", settings_digest(dataclasses.replace(production, voice=name))),
+        ("sound", sound_digest(sound, digests.of)),
+        ("recording", digests.of(episode.audio)),
         ("software", [AUDIO_FORMAT, encoder]),
     ])
     sidecars_key = combine([
@@ -168,7 +202,8 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
     ])
     return EpisodeJob(series, episode, production, voice, identity, utterances, tags,
                       project.series_out(series) / f"{episode.stem}.mp3",
-                      {AUDIO: audio_key, TAGS: tags.fingerprint(digests.of), CAPTIONS: sidecars_key})
+                      {AUDIO: audio_key, TAGS: tags.fingerprint(digests.of), CAPTIONS: sidecars_key},
+                      tuple(unreadable_warnings(list(utterances), episode.path)), sound, episode.audio)
 
 
 def mp3_matches(path: Path, entry: EpisodeResult) -> bool:
@@ -245,6 +280,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
 
     errors = list(selection.errors)
     identities: dict[str, str] = {}
+    designs: dict[str, Any] = {}
     encoder = digests.encoder_version(ffmpeg_path())
     manifests: dict[str, Manifest] = {}
     steps: list[Step] = []
@@ -258,7 +294,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
             if manifest.problem:
                 warnings.append(manifest.problem)
         try:
-            job = make_job(project, entry, episode, catalog, options, digests, identities, encoder)
+            job = make_job(project, entry, episode, catalog, options, digests, identities, encoder, designs)
         except PipelineError as exc:
             errors.append(exc)
             continue

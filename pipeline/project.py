@@ -14,7 +14,7 @@ from pathlib import Path
 from .cache import SentenceCache
 from .errors import ConfigError, PipelineError, ScriptError
 from .script import FILENAME_RE, Episode, load_episodes
-from .settings import Series, VoiceProfile, load_series, load_voices
+from .settings import Series, VoiceProfile, load_series, load_voices, series_folder_problems
 from .text import Lexicon, load_lexicon
 
 
@@ -89,13 +89,10 @@ def load_catalog(project: Project) -> Catalog:
     if not scripts.is_dir():
         raise ConfigError("no scripts/ folder here; run from the project folder or pass --project", project.root)
     catalog = Catalog(project, voices=load_voices(project.voices_dir) if project.voices_dir.is_dir() else {},
-                      lexicon=load_lexicon(project.voices_dir / "lexicon.yaml"))
+                      lexicon=load_lexicon(project.voices_dir / "lexicon.yaml"),
+                      errors=list(series_folder_problems(scripts)))
     for folder in sorted(p for p in scripts.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        has_scripts = any(p.suffix == ".md" and p.name.lower() != "readme.md" for p in folder.iterdir())
         if not (folder / "series.yaml").is_file():
-            if has_scripts:
-                catalog.errors.append(ConfigError(
-                    "this folder holds episode scripts but no series.yaml; add one (see the README)", folder))
             continue
         try:
             series = load_series(folder)

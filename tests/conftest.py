@@ -10,7 +10,6 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pipeline.engines import load_engine, registry

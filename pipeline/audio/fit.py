@@ -105,9 +105,11 @@ def _exponent(attempts: list[tuple[float, float]]) -> float:
     return min(max(-math.log(s2 / s1) / math.log(r2 / r1), K_BOUNDS[0]), K_BOUNDS[1])
 
 
-def choose(attempts: list[tuple[float, float]], pauses_ms: list[int], pads_s: float, limits: FitLimits) -> FitChoice:
+def choose(attempts: list[tuple[float, float]], pauses_ms: list[int], pads_s: float, limits: FitLimits,
+           may_resynthesize: bool = True) -> FitChoice:
     """What to do after the latest attempt: `attempts` holds (rate factor, speech seconds) pairs,
-    latest last, where speech is the sum of the trimmed sentence clips at that rate."""
+    latest last, where speech is the sum of the trimmed sentence clips at that rate. With
+    `may_resynthesize` False (no synthesis rounds left), pauses and tempo only."""
     rate, speech_s = attempts[-1]
     low, high = limits.window_s
     natural = speech_s + sum(pauses_ms) / 1000.0 + pads_s
@@ -123,7 +125,7 @@ def choose(attempts: list[tuple[float, float]], pauses_ms: list[int], pads_s: fl
     wanted_speech = max(aim - pauses_s - pads_s, 1e-3)
     wanted = rate * (speech_s / wanted_speech) ** (1.0 / _exponent(attempts))
     wanted = quantise_rate(min(max(wanted, limits.rate_bounds[0]), limits.rate_bounds[1]))
-    if wanted not in {r for r, _ in attempts}:
+    if may_resynthesize and wanted not in {r for r, _ in attempts}:
         return FitChoice(wanted, scale, 1.0, duration, True)
     span = (duration - pads_s) / max(aim - pads_s, 1e-3)
     tempo = min(max(span, 1.0 - limits.max_tempo_change), 1.0 + limits.max_tempo_change)

@@ -62,6 +62,10 @@ class FinishTask:
     production: Production
     start: tuple[float, float] | None
     """(gain target, limiter ceiling) known to hold for these settings, or None."""
+    sound: Any = None
+    """The SoundDesign to mix the narration into, or None."""
+    sources: dict[str, tuple[np.ndarray, int]] | None = None
+    """The design's sound files, decoded once by the driver (workers need no shared files)."""
     plot: bool = True
 
 
@@ -76,6 +80,8 @@ class Finished:
     plot_png: bytes | None
     node: str
     warnings: list[str] = field(default_factory=list)
+    extra_s: float = 0.0
+    """Seconds the intro and outro add beyond the fitted narration (0 when the programme is fitted)."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -120,10 +126,27 @@ def finish(task: FinishTask) -> Finished:
     audio = np.concatenate([silence(production.lead_pad_ms, task.rate), narration.astype(np.float32),
                             silence(production.tail_pad_ms, task.rate)])
     spans = [(start + lead, end + lead) for start, end in spans]
-    mastered = master(audio, task.rate, master_settings(production), task.start)
-    gates = audio_gates(task.file, mastered.decoded, mastered.decoded_rate, mastered.report, production)
-    plot = render_plot(mastered.decoded, mastered.short_term_lufs, production.target_lufs) if task.plot else None
-    return Finished(mastered.mp3, mastered, spans, gates, plot, node_name(), list(mastered.warnings))
+    rate, programme, extra_s = task.rate, None, 0.0
+    if task.sound is not None:
+        from ..audio.dsp import resample
+        from ..audio.mix import added_seconds, mix_programme
+
+        rate = production.sample_rate_hz  # music mixed at a voice's 22.05 kHz would lose its top octave
+        programme = mix_programme(resample(audio, task.rate, rate), rate, task.sound, task.sources)
+        audio = programme.audio
+        spans = [(start + programme.narration_offset_s, end + programme.narration_offset_s) for start, end in spans]
+        extra_s = added_seconds(task.sound, task.sources or {}) if production.fit == "narration" else 0.0
+    mastered = master(audio, rate, master_settings(production), task.start)
+    gates = audio_gates(task.file, mastered.decoded, mastered.decoded_rate, mastered.report, production, extra_s)
+    plot = None
+    if task.plot:
+        bed = None
+        if programme is not None:
+            from ..audio.mix import bed_level_db
+
+            bed = bed_level_db(programme, rate, mastered.report.integrated_lufs)
+        plot = render_plot(mastered.decoded, mastered.short_term_lufs, production.target_lufs, bed)
+    return Finished(mastered.mp3, mastered, spans, gates, plot, node_name(), list(mastered.warnings), extra_s)
 
 
 def run(task: Any) -> Any:
