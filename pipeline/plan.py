@@ -185,7 +185,7 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
         title=episode.title, album=series.album, artist=series.author, genre=series.genre,
         copyright=series.copyright, track=episode.number, track_total=entry.scripts, date=episode.date,
         summary=episode.summary, narration=episode.narration, language=series.language, cover=series.cover,
-        custom={"script_sha256": script_sha, "voice": voice.name, "engine": identity},
+        custom={"script_sha256": script_sha, "voice": voice.name, "engine": f"{voice.engine}:{identity}"},
     )
     sound = episode_sound(entry, episode, designs if designs is not None else {})
     audio_key = combine([

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -21,8 +22,8 @@ def episodes(project, *args):
 def test_build_list_and_summary(project, tone_engine):
     result = episodes(project, "build")
     assert result.exit_code == 0, result.output
-    assert "test-series/01-alpha.mp3  built" in result.output
-    assert "3 built, 0 up to date, 0 failed." in result.output
+    assert "test-series/01-alpha  built" in result.output
+    assert "3 built, 0 updated in place, 0 up to date, 0 failed." in result.output
     listing = episodes(project, "list")
     assert listing.exit_code == 0
     assert listing.output.count("built") == 3
@@ -37,7 +38,7 @@ def test_build_failure_exits_nonzero_with_plain_summary(project, tone_engine):
     (project / "scripts" / "test-series" / "04-bad.md").write_text("---\ntitle: x\n---\n\n")
     result = episodes(project, "build")
     assert result.exit_code == 1
-    assert "3 built, 0 up to date, 1 failed." in result.output
+    assert "3 built, 0 updated in place, 0 up to date, 1 failed." in result.output
     assert "04-bad.md:4: the script has no narration" in result.output
     assert "Traceback" not in result.output
 
@@ -59,6 +60,15 @@ def test_measure_missing_file_is_a_plain_error(project):
     result = episodes(project, "measure", str(project / "nope.mp3"))
     assert result.exit_code == 1
     assert "nope.mp3: file not found" in result.output
+
+
+def test_measure_json_of_silence_is_valid_json(project, tmp_path):
+    from pipeline.audio.codec import write_wav
+
+    write_wav(np.zeros(44100, dtype=np.float32), 44100, tmp_path / "silence.wav")
+    result = episodes(project, "measure", "--json", str(tmp_path / "silence.wav"))
+    report = json.loads(result.output)[0]
+    assert report["integrated_lufs"] is None and "Infinity" not in result.output
 
 
 def test_preview_writes_outside_the_release_and_prints_figures(project, tone_engine):
@@ -87,18 +97,42 @@ def test_say_applies_lexicon_and_writes_audio(project, tone_engine):
     assert tone_engine.calls[-1][0] == "queue Laura on forty-eight gigabytes"
 
 
-def test_unknown_voice_flag_names_the_problem(project, tone_engine):
+@pytest.mark.parametrize("out, message", [("x.ogg", "--out must end in .mp3 or .wav"),
+                                          ("missing/x.mp3", "the folder for --out does not exist")])
+def test_say_refuses_an_output_it_cannot_write(project, tone_engine, out, message):
+    result = episodes(project, "say", "Hello there.", "--out", str(project / out))
+    assert result.exit_code == 2 and message in result.output
+    assert not (project / "missing").exists()
+
+
+def test_unknown_voice_flag_names_the_flag(project, tone_engine):
     result = episodes(project, "build", "--voice", "ghost")
     assert result.exit_code == 1
-    assert "unknown voice 'ghost'" in result.output
+    assert "--voice 'ghost' is not a voice profile" in result.output
+    assert "series.yaml" not in result.output
 
 
 def test_install_hint_with_brackets_is_printed_intact(project, tone_engine, monkeypatch):
     from pipeline import engines
 
     monkeypatch.setattr(engines, "engine_installed", lambda name: name != "coqui")
-    monkeypatch.setattr("pipeline.episode.load_engine", engines.load_engine.__wrapped__)
     (project / "voices" / "vits.yaml").write_text("engine: coqui\nmodel: tts_models/en/ljspeech/vits\n")
     result = episodes(project, "build", "--voice", "vits", "alpha")
     assert result.exit_code == 1
     assert "install it with: pip install -e '.[coqui]'" in result.output.replace("\n", " ")
+
+
+def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(project, tone_engine, monkeypatch):
+    import pipeline.build
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(pipeline.build, "build", broken)
+    plain = episodes(project, "build")
+    assert plain.exit_code == 2
+    assert "unexpected error: ZeroDivisionError: boom (rerun with --debug" in plain.output
+    assert "Traceback" not in plain.output
+    debug = runner.invoke(app, ["--project", str(project), "--debug", "build"])
+    assert "Traceback (most recent call last)" in debug.output and "ZeroDivisionError: boom" in debug.output
+    assert "['Traceback" not in debug.output  # a real traceback, not a Python list

@@ -10,7 +10,8 @@ import pytest
 from mutagen.id3 import ID3
 
 from pipeline.build import build
-from pipeline.jobs import BuildOptions, Project
+from pipeline.plan import BuildOptions
+from pipeline.project import Project
 
 from .conftest import REPO, ffmpeg_duration_s, ffmpeg_ebur128
 
@@ -60,6 +61,6 @@ def test_tags_are_consistent_across_the_series(built):
         assert str(tags["TRCK"]) == f"{number}/16"
         assert str(tags["TALB"]) == "GenAI Explained: Fine-Tuning"
         assert tags.getall("APIC")[0].data == cover
-        assert {f.desc: f.text[0] for f in tags.getall("TXXX")}["engine"].startswith("piper-")
+        assert {f.desc: f.text[0] for f in tags.getall("TXXX")}["engine"].startswith("piper:")
         series_frames.add(tuple(str(tags[k]) for k in SERIES_FRAMES))
     assert len(series_frames) == 1

@@ -1,36 +1,67 @@
-"""Duration fit: which rate to try next."""
+"""Duration fit: pauses first, then the voice's rate, then tempo; each within its bounds."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.audio.fit import rate_for_window
+from pipeline.audio.fit import FitLimits, choose, quantise_rate, scaled_pauses
 
-WINDOW = (80.0, 100.0)
-BOUNDS = (0.85, 1.15)
-
-
-def test_inside_window_keeps_natural_pace():
-    assert rate_for_window([(1.0, 90.0)], 10.0, WINDOW, BOUNDS) is None
-    assert rate_for_window([(1.0, 80.0)], 10.0, WINDOW, BOUNDS) is None
+LIMITS = FitLimits(window_s=(80.0, 100.0), rate_bounds=(0.85, 1.15), min_pause_ms=250, max_pause_ms=1500,
+                   max_tempo_change=0.08)
+PAUSES = [400] * 20 + [750] * 5  # 11.75 s of pauses
+PADS = 1.0
 
 
-def test_too_long_speeds_up_towards_the_near_edge():
-    # 110 s with 10 s fixed: aim 97.5 s -> speech 100 -> 87.5 s, rate 100/87.5.
-    assert rate_for_window([(1.0, 110.0)], 10.0, WINDOW, BOUNDS) == pytest.approx(100 / 87.5, abs=1e-3)
+def total(speech_s: float, scale: float = 1.0, tempo: float = 1.0) -> float:
+    pauses = sum(scaled_pauses(PAUSES, scale, 250, 1500)) / 1000
+    return PADS + (speech_s + pauses) / tempo
 
 
-def test_too_short_slows_down_and_is_clamped():
-    assert rate_for_window([(1.0, 75.0)], 10.0, WINDOW, BOUNDS) == pytest.approx(65 / 72.5, abs=1e-3)
-    assert rate_for_window([(1.0, 40.0)], 10.0, WINDOW, BOUNDS) == 0.85
+def test_inside_the_window_keeps_everything_natural():
+    choice = choose([(1.0, 77.0)], PAUSES, PADS, LIMITS)  # 89.75 s
+    assert (choice.rate, choice.pause_scale, choice.tempo, choice.resynthesize) == (1.0, 1.0, 1.0, False)
 
 
-def test_learns_a_voice_that_stretches_less_than_asked():
-    # The voice responds with k = 0.5: speech_s = 65 * rate ** -0.5.
-    bounds = (0.5, 1.5)
-    speech = lambda rate: 65.0 * rate ** -0.5  # noqa: E731
-    first = rate_for_window([(1.0, 10.0 + speech(1.0))], 10.0, WINDOW, bounds)
-    second = rate_for_window([(1.0, 10.0 + speech(1.0)), (first, 10.0 + speech(first))], 10.0, WINDOW, bounds)
-    assert second < first
-    # With the exponent learned from two attempts, the third lands on the aim (82.5 s).
-    assert 10.0 + speech(second) == pytest.approx(82.5, abs=0.01)
+def test_a_little_long_shortens_pauses_only_and_aims_inside_the_near_edge():
+    choice = choose([(1.0, 88.5)], PAUSES, PADS, LIMITS)  # 101.25 s natural
+    assert not choice.resynthesize and choice.rate == 1.0 and choice.tempo == 1.0
+    assert choice.pause_scale < 1.0
+    assert choice.duration_s == pytest.approx(97.5, abs=0.05)  # 1/8 of the window inside 100 s
+    assert total(88.5, choice.pause_scale) == pytest.approx(choice.duration_s, abs=0.01)
+
+
+def test_pauses_never_go_below_their_minimum():
+    assert scaled_pauses([400, 750, 200], 0.1, 250, 1500) == [250, 250, 200]
+    assert scaled_pauses([400, 750], 3.0, 250, 1500) == [1200, 1500]
+
+
+def test_far_too_long_asks_for_a_faster_voice_after_the_pauses():
+    choice = choose([(1.0, 110.0)], PAUSES, PADS, LIMITS)
+    assert choice.resynthesize and choice.rate > 1.0
+    assert choice.pause_scale == 0.0  # every pause at its minimum first
+    assert round(choice.rate, 2) == choice.rate  # quantised: an edit re-speaks only the edited sentence
+
+
+def test_rate_learns_a_voice_that_stretches_less_than_asked():
+    speech = lambda rate: 100.0 * rate ** -0.5  # noqa: E731 - Piper-like: half the stretch it is told
+    first = choose([(1.0, speech(1.0))], PAUSES, PADS, LIMITS)
+    second = choose([(1.0, speech(1.0)), (first.rate, speech(first.rate))], PAUSES, PADS, LIMITS)
+    assert second.rate > first.rate
+    third = choose([(1.0, speech(1.0)), (first.rate, speech(first.rate)), (second.rate, speech(second.rate))],
+                   PAUSES, PADS, LIMITS)
+    assert 80.0 <= third.duration_s <= 100.0
+
+
+def test_tempo_is_the_last_resort_and_bounded():
+    at_bound = [(1.0, 120.0), (1.15, 112.0)]
+    choice = choose(at_bound, PAUSES, PADS, LIMITS)
+    assert not choice.resynthesize and choice.rate == 1.15
+    assert choice.tempo == pytest.approx(1.08)  # as fast as allowed
+    assert choice.duration_s > 100.0  # still long: the build warns (or fails with --strict)
+    assert choose([(1.0, 120.0)], PAUSES, PADS, LIMITS, may_resynthesize=False).tempo > 1.0
+
+
+def test_too_short_lengthens_pauses_then_slows_down():
+    choice = choose([(1.0, 62.0)], PAUSES, PADS, LIMITS)  # 74.75 s natural
+    assert choice.pause_scale > 1.0 or choice.rate < 1.0
+    assert quantise_rate(0.8549) == 0.85
