@@ -34,7 +34,7 @@ from .errors import DurationError, PipelineError, ScriptError
 from .execute import Executor, Outcome, default_workers, make_executor
 from .execute.tasks import Finished, FinishTask, SpeakTask, Spoken
 from .files import deferred_signals, ensure_folder, output_lock, remove_partials, replacing, write_if_changed
-from .fingerprint import FileDigests, sentence_key
+from .fingerprint import Memo, sentence_key
 from .gates import Gate, tag_gates
 from .manifest import EpisodeResult, Manifest
 from .plan import AUDIO, CAPTIONS, TAGS, BuildOptions, BuildPlan, EpisodeJob, Orphan, Step, file_sha256, plan_build
@@ -633,8 +633,8 @@ def build(project: Project, targets: list[str], options: BuildOptions, events: B
     report = BuildReport()
     with output_lock(project.out_dir):
         remove_partials(project.out_dir)
-        digests = FileDigests(project.digests_path)
-        plan = plan_build(project, catalog, selection, options, digests)
+        memo = Memo(project.memo_path)
+        plan = plan_build(project, catalog, selection, options, memo)
         report.steps, report.errors, report.warnings = plan.steps, plan.errors, plan.warnings
         cache = project.cache.check()
         driver = Driver(project, catalog, plan, options, events)
@@ -655,7 +655,7 @@ def build(project: Project, targets: list[str], options: BuildOptions, events: B
         touched = {s.job.series.slug: s.job.series for s in plan.steps}
         report.series_gates = publish(project, catalog, [touched[k] for k in sorted(touched)], options, plan)
         cache.register(project.root, used_cache_keys(plan))
-        digests.save()
+        memo.save({s.job.plan_key for s in plan.steps} if selection.whole_series else None)
     return report
 
 
@@ -734,7 +734,7 @@ def _load_json(path: Path) -> dict:
 def dry_run(project: Project, targets: list[str], options: BuildOptions) -> BuildPlan:
     """What a build would do, and why, without doing it (no lock, nothing written)."""
     catalog = load_catalog(project)
-    return plan_build(project, catalog, select(catalog, targets), options, FileDigests(project.digests_path))
+    return plan_build(project, catalog, select(catalog, targets), options, Memo(project.memo_path))
 
 
 def preview(project: Project, target: str, options: BuildOptions,
@@ -749,9 +749,9 @@ def preview(project: Project, target: str, options: BuildOptions,
         raise PipelineError(f"{target!r} matches {len(selection.episodes)} episodes; give the script's path")
     ensure_folder(project.out_dir)
     with output_lock(project.out_dir):
-        digests = FileDigests(project.digests_path)
+        memo = Memo(project.memo_path)
         options = dataclasses.replace(options, force=True)
-        plan = plan_build(project, catalog, selection, options, digests)
+        plan = plan_build(project, catalog, selection, options, memo)
         if plan.errors:
             raise plan.errors[0]
         step = plan.steps[0]
@@ -763,5 +763,5 @@ def preview(project: Project, target: str, options: BuildOptions,
         driver = Driver(project, catalog, plan, options, BuildEvents(progress=progress))
         with cache.in_use():
             driver.run(executor_factory=lambda steps: make_executor("local", 1))
-        digests.save()
+        memo.save({s.job.plan_key for s in plan.steps} if selection.whole_series else None)
     return job, driver.results[job.label]

@@ -15,6 +15,7 @@ key also says which input changed:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -55,30 +56,36 @@ def settings_digest(settings: Any) -> str:
     return digest(dataclasses.asdict(settings))
 
 
-class FileDigests:
-    """SHA-256 of files, memoised by (path, size, mtime, inode) in a JSON file, so that a no-op build
-    does not read a 60 MB voice model again; a file that changes in any way is hashed anew."""
+class Memo:
+    """What a build remembers between runs to stay fast: file checksums keyed by (path, size,
+    mtime, inode), so a no-op build does not read a 60 MB voice model again, and each episode's
+    sentence plan keyed by everything it is made from (script, lexicon, pauses, the text code
+    itself). A file that changes in any way is hashed anew; a lost or damaged memo costs time only.
+    """
 
     def __init__(self, store: Path | None):
         self.store = store
-        self._memo: dict[str, list[Any]] = {}
+        self._files: dict[str, list[Any]] = {}
+        self._plans: dict[str, Any] = {}
         self._dirty = False
         if store is not None:
             try:
                 data = json.loads(store.read_text(encoding="utf-8"))
-                self._memo = data if isinstance(data, dict) else {}
-            except (OSError, ValueError):
-                self._memo = {}
+                self._files = dict(data["files"])
+                self._plans = dict(data["plans"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
 
     def __call__(self, path: Path) -> str:
+        """SHA-256 of a file."""
         stat = path.stat()
         stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
         key = str(path.resolve())
-        known = self._memo.get(key)
+        known = self._files.get(key)
         if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
             return str(known[1])
         value = sha256_file(path)
-        self._memo[key] = [stamp, value]
+        self._files[key] = [stamp, value]
         self._dirty = True
         return value
 
@@ -92,27 +99,49 @@ class FileDigests:
         """ffmpeg's and LAME's version, read from the binary once per binary."""
         stat = os.stat(ffmpeg)
         stamp = ["encoder", stat.st_size, stat.st_mtime_ns]
-        known = self._memo.get(ffmpeg)
+        known = self._files.get(ffmpeg)
         if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
             return str(known[1])
         result = subprocess.run([ffmpeg, "-hide_banner", "-h", "encoder=libmp3lame"], capture_output=True, text=True)
         banner = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()[:1]
         value = digest(banner, result.stdout)
-        self._memo[ffmpeg] = [stamp, value]
+        self._files[ffmpeg] = [stamp, value]
         self._dirty = True
         return value
 
-    def save(self) -> None:
+    def plan(self, key: str) -> Any:
+        """A remembered sentence plan, or None."""
+        return self._plans.get(key)
+
+    def remember_plan(self, key: str, value: Any) -> None:
+        self._plans[key] = value
+        self._dirty = True
+
+    def save(self, keep_plans: set[str] | None = None) -> None:
+        """Write the memo (atomically); `keep_plans` drops plans no current episode uses."""
         if self.store is None or not self._dirty:
             return
+        if keep_plans is not None:
+            self._plans = {k: v for k, v in self._plans.items() if k in keep_plans}
         from .files import replacing
 
         try:
             with replacing(self.store) as temporary:
-                temporary.write_text(json.dumps(self._memo), encoding="utf-8")
+                temporary.write_text(json.dumps({"files": self._files, "plans": self._plans}), encoding="utf-8")
             self._dirty = False
         except OSError:
             pass  # a memo that cannot be saved costs time on the next build, nothing else
+
+
+@functools.lru_cache(maxsize=1)
+def text_code_digest() -> str:
+    """The code that turns scripts into sentences (parser, lexicon, normaliser) and num2words'
+    version: part of every remembered sentence plan, so a change to how text is read re-plans."""
+    from importlib.metadata import version
+
+    folder = Path(__file__).parent
+    parts = [(folder / name).read_bytes() for name in ("script.py", "text.py", "spoken.py")]
+    return hashlib.sha256(b"\0".join(parts) + version("num2words").encode()).hexdigest()[:20]
 
 
 def combine(components: Iterable[tuple[str, Any]]) -> dict[str, str]:

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, PipelineError
-from .fingerprint import SIDECARS_FORMAT, FileDigests, changed, combine, settings_digest
+from .fingerprint import SIDECARS_FORMAT, Memo, changed, combine, digest, settings_digest, text_code_digest
 from .manifest import EpisodeResult, Manifest
 from .project import Catalog, Project, Selection, SeriesEntry, _names_of_script
 from .script import Episode
 from .settings import Production, Series, VoiceProfile
 from .tags import TagValues
-from .text import Utterance, plan_utterances, unreadable_warnings
+from .text import Lexicon, Utterance, plan_utterances, unreadable_warnings
 
 SIDECARS = (".vtt", ".srt", ".txt", ".png")
 """Files written next to each MP3: captions, transcript, review plot."""
@@ -79,6 +79,8 @@ class EpisodeJob:
     """The episode's SoundDesign (intro, outro, ducked bed), or None for the narration alone."""
     recording: Path | None = None
     """A person's recording to use instead of the voice (front matter `audio:`)."""
+    plan_key: str = ""
+    """Key of the episode's sentence plan in the build memo."""
 
     @property
     def stem(self) -> str:
@@ -129,6 +131,20 @@ class BuildPlan:
         return [s for s in self.steps if s.stages]
 
 
+def planned_utterances(episode: Episode, lexicon: Lexicon, voice: VoiceProfile, production: Production,
+                       memo: Memo) -> tuple[str, tuple[Utterance, ...]]:
+    """The episode's sentences as written and as spoken, with their pauses; remembered by everything
+    they are made from, so a no-op build does not run the normaliser over every sentence again."""
+    pauses = (voice.sentence_pause_ms, production.paragraph_pause_ms, production.max_pause_ms)
+    key = digest(memo(episode.path), memo.of(lexicon.source), pauses, text_code_digest())
+    known = memo.plan(key)
+    if known is not None:
+        return key, tuple(Utterance(*fields) for fields in known)
+    utterances = tuple(plan_utterances(episode, lexicon, *pauses))
+    memo.remember_plan(key, [dataclasses.astuple(u) for u in utterances])
+    return key, utterances
+
+
 def episode_sound(entry: SeriesEntry, episode: Episode, designs: dict[str, Any]):
     """The episode's SoundDesign: the series' `sound:` block with the front matter's override
     (`sound: off` for none); None when there is nothing to mix. The series' block is parsed once."""
@@ -153,7 +169,7 @@ def sound_digest(design: Any, file_digest) -> object:
 
 
 def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Catalog, options: BuildOptions,
-             digests: FileDigests, identities: dict[str, str], encoder: str,
+             memo: Memo, identities: dict[str, str], encoder: str,
              designs: dict[str, Any] | None = None) -> EpisodeJob:
     """Resolve one episode: settings layers, voice, sentences, tags and stage fingerprints."""
     from .audio import AUDIO_FORMAT
@@ -176,11 +192,10 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
     if name not in identities:
         from .engines import voice_identity
 
-        identities[name] = voice_identity(voice, digests)
+        identities[name] = voice_identity(voice, memo)
     identity = identities[name]
-    utterances = tuple(plan_utterances(episode, catalog.lexicon, voice.sentence_pause_ms,
-                                       production.paragraph_pause_ms, production.max_pause_ms))
-    script_sha = digests(episode.path)
+    plan_key, utterances = planned_utterances(episode, catalog.lexicon, voice, production, memo)
+    script_sha = memo(episode.path)
     tags = TagValues(
         title=episode.title, album=series.album, artist=series.author, genre=series.genre,
         copyright=series.copyright, track=episode.number, track_total=entry.scripts, date=episode.date,
@@ -192,8 +207,8 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
         ("spoken text", [(u.spoken, u.pause_after_ms) for u in utterances]),
         ("voice", [identity, voice.rate]),
         ("settings", settings_digest(dataclasses.replace(production, voice=name))),
-        ("sound", sound_digest(sound, digests.of)),
-        ("recording", digests.of(episode.audio)),
+        ("sound", sound_digest(sound, memo.of)),
+        ("recording", memo.of(episode.audio)),
         ("software", [AUDIO_FORMAT, encoder]),
     ])
     sidecars_key = combine([
@@ -202,8 +217,8 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
     ])
     return EpisodeJob(series, episode, production, voice, identity, utterances, tags,
                       project.series_out(series) / f"{episode.stem}.mp3",
-                      {AUDIO: audio_key, TAGS: tags.fingerprint(digests.of), CAPTIONS: sidecars_key},
-                      tuple(unreadable_warnings(list(utterances), episode.path)), sound, episode.audio)
+                      {AUDIO: audio_key, TAGS: tags.fingerprint(memo.of), CAPTIONS: sidecars_key},
+                      tuple(unreadable_warnings(list(utterances), episode.path)), sound, episode.audio, plan_key)
 
 
 def mp3_matches(path: Path, entry: EpisodeResult) -> bool:
@@ -274,14 +289,14 @@ def _orphans(entry: SeriesEntry, folder: Path, manifest: Manifest, current: set[
 
 
 def plan_build(project: Project, catalog: Catalog, selection: Selection, options: BuildOptions,
-               digests: FileDigests) -> BuildPlan:
+               memo: Memo) -> BuildPlan:
     """Jobs for the selected episodes, what each needs, and (for a whole-series build) the orphans."""
     from .audio.codec import ffmpeg_path
 
     errors = list(selection.errors)
     identities: dict[str, str] = {}
     designs: dict[str, Any] = {}
-    encoder = digests.encoder_version(ffmpeg_path())
+    encoder = memo.encoder_version(ffmpeg_path())
     manifests: dict[str, Manifest] = {}
     steps: list[Step] = []
     warnings: list[str] = []
@@ -294,7 +309,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
             if manifest.problem:
                 warnings.append(manifest.problem)
         try:
-            job = make_job(project, entry, episode, catalog, options, digests, identities, encoder, designs)
+            job = make_job(project, entry, episode, catalog, options, memo, identities, encoder, designs)
         except PipelineError as exc:
             errors.append(exc)
             continue

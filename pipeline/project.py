@@ -42,9 +42,9 @@ class Project:
         return self.out_dir / ".partial"
 
     @property
-    def digests_path(self) -> Path:
-        """Memo of file checksums (voice models, covers), so no-op builds do not re-read them."""
-        return self.out_dir / ".digests.json"
+    def memo_path(self) -> Path:
+        """What builds remember to stay fast (file checksums, sentence plans); see fingerprint.Memo."""
+        return self.out_dir / ".memo.json"
 
     @property
     def cache(self) -> SentenceCache:
