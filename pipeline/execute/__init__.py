@@ -15,6 +15,7 @@ episodes that needed it.
 from __future__ import annotations
 
 import os
+import traceback
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -48,6 +49,20 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Stop every worker (also on Ctrl-C); safe to call twice."""
+
+
+def attempt(task_id: int, task: Any) -> Outcome:
+    """Run one task where the executor runs it; its error comes back as a value (file and line
+    kept, the traceback for --debug), never raised."""
+    from .tasks import run
+
+    try:
+        return Outcome(task_id, value=run(task))
+    except Exception as exc:  # noqa: BLE001 - one task's failure is reported, not raised
+        detail = "".join(traceback.format_exception(exc))
+        if isinstance(exc, PipelineError):
+            return Outcome(task_id, error=exc, detail=detail)
+        return Outcome(task_id, error=PipelineError(f"unexpected error: {exc!r}"), detail=detail)
 
 
 def limit_threads(threads: int) -> None:

@@ -16,20 +16,11 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from ..errors import PipelineError
-from . import Outcome, limit_threads
-
-
-def _failure(task_id: int, exc: BaseException) -> Outcome:
-    detail = "".join(traceback.format_exception(exc))
-    if isinstance(exc, PipelineError):
-        return Outcome(task_id, error=exc, detail=detail)
-    return Outcome(task_id, error=PipelineError(f"unexpected error: {exc!r}"), detail=detail)
+from . import Outcome, attempt, limit_threads
 
 
 class InlineExecutor:
@@ -45,15 +36,8 @@ class InlineExecutor:
         self._pending.append((task_id, task))
 
     def poll(self, timeout_s: float) -> list[Outcome]:
-        from .tasks import run
-
-        outcomes = []
-        while self._pending:
-            task_id, task = self._pending.pop(0)
-            try:
-                outcomes.append(Outcome(task_id, value=run(task)))
-            except Exception as exc:  # noqa: BLE001 - one task's failure is reported, not raised
-                outcomes.append(_failure(task_id, exc))
+        outcomes = [attempt(task_id, task) for task_id, task in self._pending]
+        self._pending.clear()
         return outcomes
 
     def close(self) -> None:
@@ -85,8 +69,6 @@ def _serve(conn: Connection, threads: int, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(threads)
     _die_with_parent(parent)
-    from .tasks import run
-
     while True:
         try:
             message = conn.recv()
@@ -94,11 +76,7 @@ def _serve(conn: Connection, threads: int, parent: int) -> None:
             return
         if message is None:
             return
-        task_id, task = message
-        try:
-            outcome = Outcome(task_id, value=run(task))
-        except Exception as exc:  # noqa: BLE001 - reported to the driver with its traceback
-            outcome = _failure(task_id, exc)
+        outcome = attempt(*message)
         try:
             conn.send(outcome)
         except (BrokenPipeError, OSError):

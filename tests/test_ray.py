@@ -1,0 +1,249 @@
+"""The Ray executor on a real two-node cluster on this machine (1 CPU per node): a series builds on
+both nodes, a warm-cache build writes the local executor's bytes, a voice worker killed mid-build
+costs one retry, a task's error fails only its episode. Skipped when ray is missing, unless
+EPISODES_REQUIRE_RAY=1 (CI installs the ray extra: there a missing ray is a failure)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.build import build
+from pipeline.errors import PipelineError
+from pipeline.execute.ray_executor import RayExecutor, one_line, voice_actors
+from pipeline.plan import BuildOptions
+from pipeline.project import Project
+from pipeline.settings import load_voice
+
+from .conftest import TONE_VOICE, episode_text, ffmpeg_ebur128
+
+if os.environ.get("EPISODES_REQUIRE_RAY") == "1":
+    import ray
+else:
+    ray = pytest.importorskip("ray")
+
+DELAY_S = "0.4"
+"""Seconds the tone engine sleeps per sentence on the cluster, so a speaking worker can be caught."""
+
+
+def own_sentences(project: Path) -> None:
+    """Give episodes 2 and 3 sentences of their own: ten sentences to speak, not four."""
+    for number, slug in ((2, "beta"), (3, "gamma")):
+        body = (f"Episode {slug} opens with its own words. It keeps them apart from the others.\n\n"
+                f"A {slug} ending comes last, after a pause.")
+        (project / "scripts" / "test-series" / f"0{number}-{slug}.md").write_text(episode_text(number, slug, body))
+
+
+def _workers_see_the_tone_engine() -> tuple[list[str], str | None]:
+    from pipeline.engines import registry
+
+    return sorted(registry()), os.environ.get("EPISODES_TONE_DELAY_S")
+
+
+@pytest.fixture(scope="module")
+def cluster(_tone_engine_plugin):
+    """A head and one more node (1 CPU each, the second with one GPU), started with the tone engine
+    plugin on PYTHONPATH (workers inherit the nodes' environment) and a slowed tone engine; stopped,
+    every process, at the end."""
+    from ray.cluster_utils import Cluster
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_DISABLE_USAGE_STATS", "1")
+        patch.setenv("EPISODES_TONE_DELAY_S", DELAY_S)  # the nodes keep it; this process drops it after
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+        try:
+            cluster.add_node(num_cpus=1, num_gpus=1)  # declared, not real: Ray schedules GPU shares on it
+            cluster.wait_for_nodes()
+        except BaseException:
+            cluster.shutdown()
+            raise
+    try:
+        ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            engines, delay = ray.get(ray.remote(_workers_see_the_tone_engine).remote())
+        finally:
+            ray.shutdown()
+        assert "tone" in engines and delay == DELAY_S, "Ray workers must see the tone engine plugin and its delay"
+        yield cluster
+    finally:
+        cluster.shutdown()
+
+
+def ray_build(project: Path, cluster, **options):
+    return build(Project(project), [], BuildOptions(executor="ray", ray_address=cluster.address, **options))
+
+
+def local_build(project: Path, **options):
+    options.setdefault("jobs", 1)
+    return build(Project(project), [], BuildOptions(**options))
+
+
+def manifest_entries(project: Path) -> list[dict]:
+    return json.loads((project / "out" / "test-series" / "manifest.json").read_text())["episodes"]
+
+
+def assert_every_episode_passes(report, project: Path) -> None:
+    assert not report.failed and not report.failed_gates
+    assert [r.status for r in report.results] == ["built"] * 3
+    for entry in manifest_entries(project):
+        assert entry["gates"] and all(g["passed"] for g in entry["gates"])
+        oracle = ffmpeg_ebur128(project / "out" / "test-series" / entry["file"])
+        assert oracle["integrated_lufs"] == pytest.approx(-16.0, abs=0.5)
+        assert oracle["true_peak_dbtp"] <= -1.0 + 0.05
+
+
+# -- without a cluster ------------------------------------------------------------------------------
+
+
+def test_a_missing_ray_names_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    with pytest.raises(PipelineError, match=re.escape("pip install -e '.[ray]'")):
+        RayExecutor(None)
+
+
+def test_an_unreachable_cluster_is_named_at_once():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"  # nothing listens there once closed
+    with pytest.raises(PipelineError, match=rf"cannot reach the Ray cluster at {re.escape(address)} "):
+        RayExecutor(address)
+    assert not ray.is_initialized()
+
+
+def test_a_voice_gets_an_actor_per_cpu_or_as_many_as_the_gpus_hold(tmp_path):
+    def voice(gpus: float):
+        path = tmp_path / f"v{gpus:g}.yaml"
+        path.write_text(f"{TONE_VOICE}gpus: {gpus:g}\n")
+        return load_voice(path)
+
+    assert voice_actors(voice(0), 16, 0.0) == 16
+    assert voice_actors(voice(0.5), 16, 1.0) == 2
+    assert voice_actors(voice(0.3), 16, 0.9) == 3
+    assert voice_actors(voice(1), 2, 8.0) == 2
+    with pytest.raises(PipelineError, match=r"v2\.yaml: the voice `v2` asks for 2 GPUs per worker .* has 1$"):
+        voice_actors(voice(2), 16, 1.0)
+
+
+def test_ray_errors_are_told_in_one_line():
+    crashed = one_line(ray.exceptions.WorkerCrashedError())
+    assert crashed.startswith("WorkerCrashedError: The worker died unexpectedly") and "\n" not in crashed
+    assert one_line(RuntimeError("\n  first\nsecond")) == "RuntimeError: first"
+
+
+# -- on the two-node cluster ----------------------------------------------------------------------
+
+
+def test_the_series_builds_on_both_nodes_and_passes(cluster, project, tone_engine):
+    report = ray_build(project, cluster)
+    assert_every_episode_passes(report, project)
+    assert report.executor == f"Ray cluster at {cluster.address}: 2 CPUs on 2 nodes"
+    worked = set()
+    for entry in manifest_entries(project):
+        worked |= {name.rsplit("/", 1)[1] for name in [entry["nodes"]["master"], *entry["nodes"]["speech"]]}
+    assert {node.node_id[:8] for node in cluster.list_all_nodes()} <= worked
+    assert tone_engine.calls == []  # every sentence was spoken on the cluster, none in this process
+
+
+def test_from_a_warm_cache_the_mp3s_are_the_local_executors_bytes(cluster, project, tone_engine, tmp_path):
+    assert not local_build(project).failed  # fills the sentence cache (under out/, so copied with it)
+    other = tmp_path / "other"
+    shutil.copytree(project, other)
+    local = local_build(project, force=True)
+    remote = ray_build(other, cluster, force=True)
+    assert not local.failed and not remote.failed
+    assert [r.synthesized_sentences for r in remote.results] == [0, 0, 0]  # warm: only mastering ran on Ray
+    assert {r.nodes["master"] for r in remote.results}.isdisjoint({r.nodes["master"] for r in local.results})
+    names = [r.file for r in local.results]
+    assert names == [r.file for r in remote.results] == ["01-alpha.mp3", "02-beta.mp3", "03-gamma.mp3"]
+    for name in names:
+        assert (other / "out" / "test-series" / name).read_bytes() == \
+            (project / "out" / "test-series" / name).read_bytes(), name
+
+
+def _ancestors(pid: int) -> set[int]:
+    found = set()
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        found.add(pid)
+    return found
+
+
+def _speaking_actors(raylets: set[int]) -> list[int]:
+    """PIDs of this cluster's voice actors busy speaking (Ray titles a worker by the method it runs)."""
+    pids = []
+    for folder in Path("/proc").iterdir():
+        if not folder.name.isdigit():
+            continue
+        try:
+            command = (folder / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if command.startswith(b"ray::VoiceActor.speak") and _ancestors(int(folder.name)) & raylets:
+            pids.append(int(folder.name))
+    return pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker through /proc")
+def test_a_voice_worker_killed_mid_build_costs_a_retry_and_the_build_completes(cluster, project, tone_engine):
+    own_sentences(project)
+    raylets = {info.process.pid for node in cluster.list_all_nodes() for info in node.all_processes["raylet"]}
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill_one() -> None:
+        while not stop.is_set() and not killed:
+            for pid in _speaking_actors(raylets)[:1]:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            stop.wait(0.02)
+
+    killer = threading.Thread(target=kill_one, daemon=True)
+    killer.start()
+    try:
+        report = ray_build(project, cluster)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no voice actor was caught speaking"
+    assert report.retried >= 1 and sum(r.retried for r in report.results) >= 1
+    assert_every_episode_passes(report, project)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{killed[0]}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # reaped by its raylet
+    assert not Path(f"/proc/{killed[0]}").exists()
+
+
+def test_a_task_error_fails_only_its_episode_with_file_and_line(cluster, project, tone_engine):
+    script = project / "scripts" / "test-series" / "02-beta.md"
+    script.write_text(episode_text(2, "beta", "A calm first sentence here.\n\nThis one makes the model explode."))
+    report = ray_build(project, cluster)  # the tone engine raises on "explode"
+    assert [r.status for r in report.results] == ["built", "error", "built"]
+    assert report.results[1].error == f"{script}:11: unexpected error: RuntimeError('model exploded')"
+    assert report.retried == 0
+
+
+def test_a_voices_gpu_share_puts_its_actors_on_gpu_nodes(cluster, project, tone_engine):
+    (project / "voices" / "joe.yaml").write_text(f"{TONE_VOICE}gpus: 0.5\n")
+    (project / "voices" / "huge.yaml").write_text(f"{TONE_VOICE}gpus: 2\n")
+    script = project / "scripts" / "test-series" / "03-gamma.md"
+    body = "A short sentence for a voice too big for the cluster."
+    script.write_text(episode_text(3, "gamma", body, "voice: huge\n"))
+    report = ray_build(project, cluster)
+    assert [r.status for r in report.results] == ["built", "built", "error"]
+    assert f"{project / 'voices' / 'huge.yaml'}: the voice `huge` asks for 2 GPUs per worker" in report.results[2].error
+    gpu_node = next(n.node_id[:8] for n in cluster.list_all_nodes() if not n.head)
+    assert {name.rsplit("/", 1)[1] for r in report.results[:2] for name in r.nodes["speech"]} == {gpu_node}
