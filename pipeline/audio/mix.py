@@ -24,7 +24,7 @@ from ..errors import AudioError, ConfigError
 from ..settings import LineDict, coerce_value
 from .codec import decode, probe_rate
 from .dsp import FRAME_MS, frame_levels_db, resample
-from .limiter import _release
+from .limiter import release
 from .loudness import DUAL_MONO_OFFSET_DB, integrated_lufs
 from .recording import speech_frames
 
@@ -328,7 +328,7 @@ def ducking_db(narration: np.ndarray, rate: int, design: SoundDesign) -> np.ndar
     target = np.where(active, design.duck_db, 0.0)
     ahead = int(round(design.lookahead_ms / FRAME_MS))
     held = sliding_window_view(np.concatenate([target, np.full(ahead, target[-1])]), ahead + 1).min(axis=1)
-    released = _release(held, math.exp(-FRAME_MS / design.release_ms))
+    released = release(held, math.exp(-FRAME_MS / design.release_ms))
     smoothed = uniform_filter1d(released, size=max(1, int(round(design.attack_ms / FRAME_MS))), mode="nearest")
     size = max(1, int(rate * FRAME_MS / 1000.0))
     centres = (np.arange(len(smoothed)) + 0.5) * size

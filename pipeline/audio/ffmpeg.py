@@ -1,0 +1,26 @@
+"""Where ffmpeg is: $EPISODES_FFMPEG, else the binary inside the imageio-ffmpeg wheel (so no
+system install is needed). Light to import: planning a build needs the encoder's version, not numpy."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from ..errors import AudioError
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_path() -> str:
+    """The ffmpeg binary: $EPISODES_FFMPEG, else the one inside imageio-ffmpeg."""
+    explicit = os.environ.get("EPISODES_FFMPEG")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise AudioError(f"EPISODES_FFMPEG points to {explicit}, which does not exist")
+        return explicit
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        raise AudioError(f"no ffmpeg found ({exc}); pip install imageio-ffmpeg or set EPISODES_FFMPEG") from None
