@@ -23,16 +23,13 @@ import statistics
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import __version__
 from .audio import fit
 from .cache import CorruptEntry, SentenceCache
 from .errors import DurationError, PipelineError, ScriptError
 from .execute import Executor, Outcome, default_workers, make_executor
-from .execute.tasks import Finished, FinishTask, SpeakTask, Spoken
 from .files import deferred_signals, ensure_folder, output_lock, remove_partials, replacing, write_if_changed
 from .fingerprint import Memo, sentence_key
 from .gates import Gate, tag_gates
@@ -42,6 +39,11 @@ from .project import Catalog, Project, load_catalog, select
 from .settings import Series
 from .sidecars import caption_cues, sidecar_files
 from .tags import retag, write_tags
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .execute.tasks import Finished, Spoken
 
 PUBLISHED_NAME = ".published.json"
 """Per series: the key of its last publishing and the tag gates found then."""
@@ -203,6 +205,8 @@ class AudioStage:
     # speaking
 
     def _request_round(self, episode: _Episode) -> None:
+        from .execute.tasks import SpeakTask
+
         job = episode.job
         rate = job.voice.rate * episode.factor
         episode.keys = []
@@ -270,6 +274,7 @@ class AudioStage:
     def _sentences_in(self, episode: _Episode) -> None:
         """Every sentence of this round is in: fit, then either another round or the finish task."""
         from .audio.dsp import assemble, resample
+        import numpy as np
 
         job = episode.job
         production = job.production
@@ -368,6 +373,8 @@ class AudioStage:
             episode.warnings.append(message)
         episode.fit = choice
         self.events.progress(job.label, "mastering")
+        from .execute.tasks import FinishTask
+
         self._add(_Task("finish", FinishTask(job.file, narration, rate, spans, choice.tempo, production,
                                              self.start_point(job), job.sound, self._sources(job)),
                         episode=episode), self.finish_queue)
@@ -687,9 +694,6 @@ def publish(project: Project, catalog: Catalog, series_list: list[Series], optio
     Skipped for a series whose manifest, series file, cover, base URL and MP3s are as they were
     at its last publishing (the gates found then are returned), so a no-op build stays fast.
     """
-    from .publish.feed import write_feed
-    from .publish.review import write_review_page
-
     gates: list[Gate] = []
     entries_by_slug = {e.series.slug: e for e in catalog.series}
     for series in series_list:
@@ -702,6 +706,9 @@ def publish(project: Project, catalog: Catalog, series_list: list[Series], optio
         if state.get("key") == key:
             gates.extend(Gate(**g) for g in state.get("gates", []))
             continue
+        from .publish.feed import write_feed
+        from .publish.review import write_review_page
+
         entry = entries_by_slug[series.slug]
         manifest = plan.manifests.get(series.slug) or Manifest(folder, {})
         series_gates = tag_gates(sorted(folder.glob("*.mp3")), series, entry.scripts)

@@ -23,12 +23,13 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
-
-import numpy as np
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .errors import ConfigError
 from .files import create_once, ensure_folder, file_lock, replacing
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAGIC = b"EPC1"
 _HEADER = struct.Struct("<4sIQ32s")
@@ -77,6 +78,8 @@ class SentenceCache:
 
     def get(self, key: str) -> tuple[np.ndarray, int] | None:
         """The cached samples and rate, None if absent; raises CorruptEntry (after deleting it)."""
+        import numpy as np
+
         path = self.path(key)
         try:
             raw = path.read_bytes()
@@ -95,6 +98,8 @@ class SentenceCache:
     def put(self, key: str, samples: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
         """Store an entry unless one exists (first writer wins); returns the samples now stored under
         the key, which are another writer's when it got there first."""
+        import numpy as np
+
         data = np.ascontiguousarray(samples, dtype="<f4").tobytes()
         header = _HEADER.pack(MAGIC, rate, len(data) // 4, hashlib.sha256(data).digest())
         if create_once(self.path(key), header + data):

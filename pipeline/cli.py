@@ -406,6 +406,68 @@ def measure(
 
 
 @app.command()
+def master(
+    source: Path = typer.Argument(..., help="Any audio file ffmpeg reads (WAV, FLAC, MP3, ...)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The mastered MP3 to write."),
+    target_lufs: Optional[float] = TARGET_LUFS,
+    ceiling_dbtp: Optional[float] = CEILING,
+    bitrate: Optional[int] = BITRATE,
+    channels: Optional[int] = CHANNELS,
+    series: Optional[str] = typer.Option(None, "--series", help="Tag it with this series' album, artist, genre, "
+                                                                "copyright and cover (a folder under scripts/)."),
+    title: Optional[str] = typer.Option(None, "--title", help="Title tag (default: the file's name), with --series."),
+    as_json: bool = typer.Option(False, "--json", help="Print the measured figures as JSON."),
+) -> None:
+    """Master any recording the way episodes are: loudness to the target, true-peak limiter, MP3
+    encode, then the encoded file decoded and measured (and corrected until it holds)."""
+    from .audio.master import MasterSettings, master_file
+    from .files import replacing
+    from .settings import Production
+
+    if out.suffix.lower() != ".mp3":
+        raise PipelineError(f"--out must end in .mp3, not {out.suffix or '(no extension)'}", out)
+    if not out.parent.is_dir():
+        raise PipelineError("the folder for --out does not exist", out.parent)
+    production = Production().merged(_overrides(target_lufs, ceiling_dbtp, None, bitrate, channels))
+    tags = None
+    if series is not None:
+        tags = _series_tags(series, title or source.stem)
+    with console.status(f"mastering {source.name}") as status:
+        result = master_file(source, MasterSettings.of(production), progress=status.update)
+        with replacing(out) as temporary:
+            temporary.write_bytes(result.mp3)
+            if tags is not None:
+                from .cover import series_cover
+                from .tags import write_tags
+
+                write_tags(temporary, tags[0], series_cover(tags[1]))
+    report = result.report
+    figures = {"file": str(out), "integrated_lufs": report.integrated_lufs, "true_peak_dbtp": report.true_peak_dbtp,
+               "lra_lu": report.lra_lu, "duration_s": report.duration_s, "passes": result.passes,
+               "warnings": result.warnings}
+    if as_json:
+        print(json.dumps({k: _finite(v) for k, v in figures.items()}, indent=1))
+    else:
+        console.print(f"wrote {escape(str(out))}: {report.integrated_lufs:.2f} LUFS, {report.true_peak_dbtp:.2f} dBTP, "
+                      f"LRA {report.lra_lu:.1f} LU, {report.duration_s:.1f} s ({result.passes} pass"
+                      f"{'es' if result.passes > 1 else ''})")
+        for warning in result.warnings:
+            errors.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+def _series_tags(slug: str, title: str):
+    """Tag values for a file mastered outside a build: the series' frames, the given title."""
+    from .settings import load_series
+    from .tags import TagValues
+
+    info = load_series(state.project.scripts_dir / slug)
+    values = TagValues(title=title, album=info.album, artist=info.author, genre=info.genre, copyright=info.copyright,
+                       track=0, track_total=0, date="", summary="", narration="", language=info.language,
+                       cover=info.cover, custom={})
+    return values, info
+
+
+@app.command()
 def cover(series: str = typer.Argument(..., help="Series folder name under scripts/.")) -> None:
     """Draw the series cover from its title and topic, into the file series.yaml names (or cover.png)."""
     from .cover import render_cover

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from mutagen import MutagenError
-from mutagen.id3 import ID3, ID3NoHeaderError
+from typing import TYPE_CHECKING
 
-from .audio.dsp import FRAME_MS, silent_runs, sounding_frames
-from .audio.loudness import LoudnessReport
 from .settings import Production, Series
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .audio.loudness import LoudnessReport
 
 SILENCE_SLACK_S = 0.15
 """Allowance over the configured padding and pause maximum (trim margins, frame rounding)."""
@@ -45,6 +46,10 @@ def audio_gates(file: str, audio: np.ndarray, rate: int, report: LoudnessReport,
                 extra_s: float = 0.0) -> list[Gate]:
     """Loudness, true peak, duration, clipping and silence gates for one decoded episode.
     `extra_s` is what an intro and outro add when the window applies to the narration alone."""
+    import numpy as np
+
+    from .audio.dsp import FRAME_MS, silent_runs, sounding_frames
+
     mono = audio if audio.ndim == 1 else audio.max(axis=1)
     low, high = production.window_s
     gates = [
@@ -73,7 +78,7 @@ def audio_gates(file: str, audio: np.ndarray, rate: int, report: LoudnessReport,
     return gates
 
 
-def _frame_text(tags: ID3, key: str) -> str | None:
+def _frame_text(tags, key: str) -> str | None:
     return str(tags[key]) if key in tags else None
 
 
@@ -81,6 +86,9 @@ def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
     """Tags complete and identical across the series, the cover embedded, track numbers unique
     within 1..N where N (`episodes`) is the number of scripts in the series. An episode not
     built yet is not a tag fault; `episodes check` reports it as missing."""
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
     gates: list[Gate] = []
     from .cover import series_cover
 

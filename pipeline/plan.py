@@ -132,17 +132,19 @@ class BuildPlan:
 
 
 def planned_utterances(episode: Episode, lexicon: Lexicon, voice: VoiceProfile, production: Production,
-                       memo: Memo) -> tuple[str, tuple[Utterance, ...]]:
-    """The episode's sentences as written and as spoken, with their pauses; remembered by everything
-    they are made from, so a no-op build does not run the normaliser over every sentence again."""
+                       memo: Memo) -> tuple[str, tuple[Utterance, ...], tuple[str, ...]]:
+    """The episode's sentences as written and as spoken, with their pauses, and warnings about
+    text the voice cannot read; remembered by everything they are made from, so a no-op build does
+    not run the normaliser over every sentence again."""
     pauses = (voice.sentence_pause_ms, production.paragraph_pause_ms, production.max_pause_ms)
-    key = digest(memo(episode.path), memo.of(lexicon.source), pauses, text_code_digest())
+    key = digest(memo(episode.path), memo.of(lexicon.source), pauses, text_code_digest(), str(episode.path))
     known = memo.plan(key)
     if known is not None:
-        return key, tuple(Utterance(*fields) for fields in known)
+        return key, tuple(Utterance(*fields) for fields in known["utterances"]), tuple(known["warnings"])
     utterances = tuple(plan_utterances(episode, lexicon, *pauses))
-    memo.remember_plan(key, [dataclasses.astuple(u) for u in utterances])
-    return key, utterances
+    warnings = tuple(unreadable_warnings(list(utterances), episode.path))
+    memo.remember_plan(key, {"utterances": [dataclasses.astuple(u) for u in utterances], "warnings": warnings})
+    return key, utterances, warnings
 
 
 def episode_sound(entry: SeriesEntry, episode: Episode, designs: dict[str, Any]):
@@ -194,7 +196,7 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
 
         identities[name] = voice_identity(voice, memo)
     identity = identities[name]
-    plan_key, utterances = planned_utterances(episode, catalog.lexicon, voice, production, memo)
+    plan_key, utterances, warnings = planned_utterances(episode, catalog.lexicon, voice, production, memo)
     script_sha = memo(episode.path)
     tags = TagValues(
         title=episode.title, album=series.album, artist=series.author, genre=series.genre,
@@ -218,7 +220,7 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
     return EpisodeJob(series, episode, production, voice, identity, utterances, tags,
                       project.series_out(series) / f"{episode.stem}.mp3",
                       {AUDIO: audio_key, TAGS: tags.fingerprint(memo.of), CAPTIONS: sidecars_key},
-                      tuple(unreadable_warnings(list(utterances), episode.path)), sound, episode.audio, plan_key)
+                      warnings, sound, episode.audio, plan_key)
 
 
 def mp3_matches(path: Path, entry: EpisodeResult) -> bool:
@@ -291,7 +293,7 @@ def _orphans(entry: SeriesEntry, folder: Path, manifest: Manifest, current: set[
 def plan_build(project: Project, catalog: Catalog, selection: Selection, options: BuildOptions,
                memo: Memo) -> BuildPlan:
     """Jobs for the selected episodes, what each needs, and (for a whole-series build) the orphans."""
-    from .audio.codec import ffmpeg_path
+    from .audio.ffmpeg import ffmpeg_path
 
     errors = list(selection.errors)
     identities: dict[str, str] = {}

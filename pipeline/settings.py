@@ -198,6 +198,9 @@ class Production:
             problems.append("rates must satisfy 0.5 <= min_rate <= 1.0 <= max_rate <= 2.0")
         if self.bitrate_kbps not in MP3_BITRATES_KBPS:
             problems.append(f"bitrate_kbps must be one of {MP3_BITRATES_KBPS}")
+        elif self.sample_rate_hz < 32000 and self.bitrate_kbps > 160:
+            problems.append(f"bitrate_kbps {self.bitrate_kbps} is above 160, the most MP3 allows at "
+                            f"{self.sample_rate_hz} Hz (MPEG-2); use 160 or a 32000 Hz or higher sample rate")
         if self.sample_rate_hz not in MP3_SAMPLE_RATES_HZ:
             problems.append(f"sample_rate_hz must be one of {MP3_SAMPLE_RATES_HZ}")
         if self.channels not in (1, 2):

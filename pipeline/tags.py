@@ -33,6 +33,7 @@ class TagValues:
     genre: str
     copyright: str
     track: int
+    """Episode number; 0 for a file outside a series' numbering (no TRCK frame)."""
     track_total: int
     date: str
     summary: str
@@ -62,7 +63,7 @@ FRAME_TABLE: list[tuple[str, str, Callable[[TagValues], str | None]]] = [
     ("genre", "TCON", lambda t: t.genre),
     ("copyright", "TCOP", lambda t: t.copyright or None),
     ("title", "TIT2", lambda t: t.title),
-    ("track", "TRCK", lambda t: f"{t.track}/{t.track_total}"),
+    ("track", "TRCK", lambda t: f"{t.track}/{t.track_total}" if t.track else None),
     ("date", "TDRC", lambda t: t.date or None),
     ("summary", "COMM", lambda t: t.summary or None),
     ("narration", "USLT", lambda t: t.narration),

@@ -14,7 +14,6 @@ from pathlib import Path
 from .errors import ConfigError, ScriptError
 from .script import Episode, spoken_text, written_text
 from .settings import load_yaml_file
-from .spoken import UnreadableNumberError, normalize, unreadable_characters
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "dr", "mr", "mrs", "prof", "st", "approx", "fig"}
 _ABBREVIATIONS_CASED = {"Ms"}
@@ -100,6 +99,8 @@ def load_lexicon(path: Path) -> Lexicon:
 
 def prepare(text: str, lexicon: Lexicon) -> str:
     """Marked-up narration -> what the engine reads."""
+    from .spoken import normalize  # imported here: num2words and the reading tables are not needed to plan from memory
+
     return normalize(lexicon.apply(spoken_text(text)))
 
 
@@ -154,6 +155,8 @@ def plan_utterances(
     Raises ScriptError naming the line for a pause over `max_pause_ms`, a sentence with nothing
     to say, or a number too long to read aloud.
     """
+    from .spoken import UnreadableNumberError
+
     plan: list[Utterance] = []
     for block in episode.blocks:
         block_pause = paragraph_pause_ms if block.pause_after_ms is None else block.pause_after_ms
@@ -187,6 +190,8 @@ def unreadable_warnings(plan: list[Utterance], path: Path) -> list[str]:
     A Latin-alphabet voice spells CJK, Arabic or Cyrillic out letter by letter ("Chinese
     letter") or skips it; the build goes on, but the producer should hear about it.
     """
+    from .spoken import unreadable_characters
+
     warnings = []
     for utterance in plan:
         letters = unreadable_characters(utterance.spoken)

@@ -136,3 +136,29 @@ def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(project, t
     debug = runner.invoke(app, ["--project", str(project), "--debug", "build"])
     assert "Traceback (most recent call last)" in debug.output and "ZeroDivisionError: boom" in debug.output
     assert "['Traceback" not in debug.output  # a real traceback, not a Python list
+
+
+def test_master_any_recording_to_the_target_with_series_tags(project, tmp_path):
+    from mutagen.id3 import ID3
+
+    from pipeline.audio.codec import write_wav
+
+    from .tone_engine import ToneEngine
+
+    engine = ToneEngine(level=0.05)
+    speech = np.concatenate([engine.synthesize("A recording made somewhere else entirely.", 1.0)] * 6)
+    source = tmp_path / "interview.wav"
+    write_wav(speech, engine.sample_rate, source)
+    out = tmp_path / "interview.mp3"
+    result = episodes(project, "master", str(source), "-o", str(out), "--series", "test-series", "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    oracle = ffmpeg_ebur128(out)
+    assert oracle["integrated_lufs"] == pytest.approx(-16.0, abs=0.15)
+    assert oracle["true_peak_dbtp"] <= -1.0 + 0.05
+    assert figures["integrated_lufs"] == pytest.approx(oracle["integrated_lufs"], abs=0.15)
+    tags = ID3(out)
+    assert str(tags["TALB"]) == "Test Series: Testing" and str(tags["TIT2"]) == "interview"
+    assert "TRCK" not in tags
+    wrong = episodes(project, "master", str(source), "-o", str(tmp_path / "x.wav"))
+    assert wrong.exit_code == 2 and "--out must end in .mp3" in wrong.output

@@ -102,13 +102,6 @@ def speak(task: SpeakTask) -> Spoken:
     return Spoken(np.asarray(samples, dtype=np.float32), int(engine.sample_rate), node_name())
 
 
-def master_settings(production: Production) -> MasterSettings:
-    return MasterSettings(target_lufs=production.target_lufs, ceiling_dbtp=production.ceiling_dbtp,
-                          loudness_tolerance_lu=production.loudness_tolerance_lu,
-                          bitrate_kbps=production.bitrate_kbps, sample_rate_hz=production.sample_rate_hz,
-                          channels=production.channels)
-
-
 def finish(task: FinishTask) -> Finished:
     from ..audio.dsp import silence
     from ..audio.master import master
@@ -136,7 +129,7 @@ def finish(task: FinishTask) -> Finished:
         audio = programme.audio
         spans = [(start + programme.narration_offset_s, end + programme.narration_offset_s) for start, end in spans]
         extra_s = added_seconds(task.sound, task.sources or {}) if production.fit == "narration" else 0.0
-    mastered = master(audio, rate, master_settings(production), task.start)
+    mastered = master(audio, rate, MasterSettings.of(production), task.start)
     gates = audio_gates(task.file, mastered.decoded, mastered.decoded_rate, mastered.report, production, extra_s)
     plot = None
     if task.plot:
