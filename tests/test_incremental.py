@@ -184,3 +184,17 @@ def test_the_fit_records_only_rates_it_synthesized(project, tone_engine):
     assert round(result.rate_factor, 4) in spoken
     cache = Project(project).cache
     assert result.cache_keys and all(cache.get(key) is not None for key in result.cache_keys)
+
+
+def test_a_written_form_change_rewrites_tags_and_captions_not_audio(built, tone_engine):
+    before = decoded(built)
+    edit(built / "scripts" / SERIES / "01-alpha.md", "The first sentence", "[The 1st sentence]{The first sentence}")
+    tone_engine.calls.clear()
+    report = run(built)
+    assert report.steps[0].stages == ("tags", "sidecars")
+    assert statuses(report)["01-alpha.mp3"] == "retagged"
+    assert tone_engine.calls == [] and decoded(built) == before
+    vtt = (folder(built) / "01-alpha.vtt").read_text()
+    assert "The 1st sentence" in vtt
+    assert "The 1st sentence" in ID3(folder(built) / "01-alpha.mp3").getall("USLT")[0].text
+    assert set(statuses(run(built)).values()) == {"up-to-date"}
