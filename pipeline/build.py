@@ -15,6 +15,7 @@ still publishes, so manifest, feed and files agree.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -30,7 +31,8 @@ from .audio import fit
 from .cache import CorruptEntry, SentenceCache
 from .errors import DurationError, PipelineError, ScriptError
 from .execute import Executor, Outcome, default_workers, make_executor
-from .files import deferred_signals, ensure_folder, output_lock, remove_partials, replacing, write_if_changed
+from .files import (deferred_signals, ensure_folder, ignoring_signals, output_lock, remove_partials, replacing,
+                    write_if_changed)
 from .fingerprint import Memo, sentence_key
 from .gates import Gate, tag_gates
 from .manifest import EpisodeResult, Manifest
@@ -651,18 +653,21 @@ def build(project: Project, targets: list[str], options: BuildOptions, events: B
                 report.retried, report.executor = driver.run(executor_factory or _executor_factory(options))
             except KeyboardInterrupt:
                 report.interrupted = True
-        report.results = [driver.results[s.job.label] for s in plan.steps if s.job.label in driver.results]
-        clean = not report.interrupted and not report.failed
-        if plan.orphans:
-            if clean:
-                remove_orphans(plan, project.staging_dir)
-                report.orphans_removed = plan.orphans
-            else:
-                report.orphans_kept = plan.orphans
-        touched = {s.job.series.slug: s.job.series for s in plan.steps}
-        report.series_gates = publish(project, catalog, [touched[k] for k in sorted(touched)], options, plan)
-        cache.register(project.root, used_cache_keys(plan))
-        memo.save({s.job.plan_key for s in plan.steps} if selection.whole_series else None)
+        with ignoring_signals() if report.interrupted else contextlib.nullcontext():
+            report.results = [driver.results[s.job.label] for s in plan.steps if s.job.label in driver.results]
+            clean = not report.interrupted and not report.failed
+            if plan.orphans:
+                if clean:
+                    remove_orphans(plan, project.staging_dir)
+                    report.orphans_removed = plan.orphans
+                else:
+                    report.orphans_kept = plan.orphans
+            touched = {s.job.series.slug: s.job.series for s in plan.steps}
+            report.series_gates, problems = publish(project, catalog, [touched[k] for k in sorted(touched)], options,
+                                                    plan)
+            report.errors += problems
+            cache.register(project.root, used_cache_keys(plan))
+            memo.save({s.job.plan_key for s in plan.steps} if selection.whole_series else None)
     return report
 
 
@@ -688,13 +693,15 @@ def used_cache_keys(plan: BuildPlan) -> set[str]:
 
 
 def publish(project: Project, catalog: Catalog, series_list: list[Series], options: BuildOptions,
-            plan: BuildPlan) -> list[Gate]:
-    """Check tags across each series and write its review page and feed; returns the tag gates.
+            plan: BuildPlan) -> tuple[list[Gate], list[PipelineError]]:
+    """Check tags across each series, write its review page and feed, and check the feed; returns
+    the series gates and what could not be published (one series' problem spares the others).
 
     Skipped for a series whose manifest, series file, cover, base URL and MP3s are as they were
     at its last publishing (the gates found then are returned), so a no-op build stays fast.
     """
     gates: list[Gate] = []
+    problems: list[PipelineError] = []
     entries_by_slug = {e.series.slug: e for e in catalog.series}
     for series in series_list:
         folder = project.series_out(series)
@@ -706,18 +713,24 @@ def publish(project: Project, catalog: Catalog, series_list: list[Series], optio
         if state.get("key") == key:
             gates.extend(Gate(**g) for g in state.get("gates", []))
             continue
+        from .check import feed_gates
         from .publish.feed import write_feed
         from .publish.review import write_review_page
 
         entry = entries_by_slug[series.slug]
         manifest = plan.manifests.get(series.slug) or Manifest(folder, {})
-        series_gates = tag_gates(sorted(folder.glob("*.mp3")), series, entry.scripts)
+        try:
+            series_gates = tag_gates(sorted(folder.glob("*.mp3")), series, entry.scripts)
+            write_review_page(series, entry.episodes, manifest.entries, series_gates, folder, project.staging_dir)
+            write_feed(series, entry.episodes, manifest.entries, base_url, folder, project.staging_dir)
+            series_gates += feed_gates(folder)
+        except PipelineError as exc:
+            problems.append(exc)
+            continue
         gates.extend(series_gates)
-        write_review_page(series, entry.episodes, manifest.entries, series_gates, folder, project.staging_dir)
-        write_feed(series, entry.episodes, manifest.entries, base_url, folder, project.staging_dir)
         document = {"key": key, "gates": [dataclasses.asdict(g) for g in series_gates]}
         write_if_changed(folder / PUBLISHED_NAME, json.dumps(document, indent=1).encode(), project.staging_dir)
-    return gates
+    return gates, problems
 
 
 def _publish_key(series: Series, folder: Path, base_url: str) -> str:

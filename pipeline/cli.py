@@ -20,7 +20,6 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 from rich.console import Console
@@ -63,13 +62,13 @@ class Boundary(TyperGroup):
     """The one exception boundary: every error a command raises becomes one plain line and an exit
     code (2 for a fatal set-up problem, 130 for an interrupt); SIGTERM is treated like Ctrl-C."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _terminate)
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, typer.Exit, click.ClickException, click.exceptions.Abort):
-            raise
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # typer's own: exits, and usage errors it prints with the command's help
         except KeyboardInterrupt:
             errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
             raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -187,6 +186,10 @@ def build_command(
     """
     if executor not in ("local", "ray"):
         raise PipelineError(f"--executor must be local or ray, not {executor!r}")
+    if base_url is not None:
+        from .urls import check_base_url
+
+        base_url = check_base_url(base_url, "--base-url")
     options = BuildOptions(force=force, strict=strict, voice=voice, jobs=jobs, base_url=base_url, executor=executor,
                            ray_address=ray_address,
                            overrides=_overrides(target_lufs, ceiling_dbtp, duration, bitrate, channels))
@@ -358,6 +361,8 @@ def list_command() -> None:
                        "-" if entry.word_error is None else f"{entry.word_error:.2f}")
         table.add_row(job.series.slug, job.episode.stem, escape(job.episode.title), status, *figures)
     console.print(table)
+    for warning in plan.warnings:
+        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     for problem in plan.errors:
         _say_error(str(problem))
     raise typer.Exit(EXIT_FAILED if plan.errors else 0)
@@ -475,6 +480,8 @@ def cover(series: str = typer.Argument(..., help="Series folder name under scrip
     from .settings import load_series
 
     folder = state.project.scripts_dir / series
+    if folder.resolve().parent != state.project.scripts_dir.resolve():
+        raise PipelineError(f"{series!r} is not a series folder under scripts/", state.project.scripts_dir)
     info = load_series(folder, require_cover=False)
     path = info.cover or folder / "cover.png"
     with replacing(path) as temporary:
@@ -540,6 +547,8 @@ def say(
     if name not in profiles:
         raise PipelineError(f"unknown voice {name!r} (profiles: {', '.join(profiles) or 'none'})")
     spoken = prepare(text, load_lexicon(state.project.voices_dir / "lexicon.yaml"))
+    if not any(c.isalnum() for c in spoken):
+        raise PipelineError(f"nothing to say in {text!r}")
     console.print(f"[bold]reads:[/] {escape(spoken)}", highlight=False)
     engine = load_engine(profiles[name])
     phonemes = getattr(engine, "phonemes", None)

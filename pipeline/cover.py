@@ -71,7 +71,9 @@ def open_image(data: bytes, path: Path) -> Image.Image:
     """Open JPEG or PNG bytes with Pillow; anything else (or a damaged file) is a ConfigError."""
     try:
         image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+    except Image.DecompressionBombError as exc:
+        raise ConfigError(f"cover is far too large to open ({exc}); use a 1400-3000 px image", path) from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise ConfigError("cover is not a PNG or JPEG image", path) from None
     if image.format not in MIME_TYPES:
         raise ConfigError(f"cover is not a PNG or JPEG image ({image.format} found)", path)

@@ -55,7 +55,11 @@ def replacing(path: Path, staging: Path | None = None) -> Iterator[Path]:
     temporary = _temporary(path, staging)
     try:
         yield temporary
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as exc:
+            what = "a folder is in the way" if path.is_dir() else exc.strerror or str(exc)
+            raise ConfigError(f"cannot write here: {what}", path) from None
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -128,6 +132,20 @@ def deferred_signals() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def ignoring_signals() -> Iterator[None]:
+    """After a first Ctrl-C, finish saving and publishing whatever more interrupts arrive."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager

@@ -58,21 +58,24 @@ def settings_digest(settings: Any) -> str:
 
 class Memo:
     """What a build remembers between runs to stay fast: file checksums keyed by (path, size,
-    mtime, inode), so a no-op build does not read a 60 MB voice model again, and each episode's
+    mtime, inode), so a no-op build does not read a 60 MB voice model again; each episode's
     sentence plan keyed by everything it is made from (script, lexicon, pauses, the text code
-    itself). A file that changes in any way is hashed anew; a lost or damaged memo costs time only.
+    itself); and checks passed by a file's contents (a cover that opens). A file that changes in
+    any way is hashed anew; a lost or damaged memo costs time only.
     """
 
     def __init__(self, store: Path | None):
         self.store = store
         self._files: dict[str, list[Any]] = {}
         self._plans: dict[str, Any] = {}
+        self._verdicts: dict[str, bool] = {}
         self._dirty = False
         if store is not None:
             try:
                 data = json.loads(store.read_text(encoding="utf-8"))
                 self._files = dict(data["files"])
                 self._plans = dict(data["plans"])
+                self._verdicts = dict(data["verdicts"])
             except (OSError, ValueError, KeyError, TypeError):
                 pass
 
@@ -117,6 +120,14 @@ class Memo:
         self._plans[key] = value
         self._dirty = True
 
+    def checked(self, key: str) -> bool:
+        """Whether a check keyed by a file's checksum (a cover that opens) passed before."""
+        return bool(self._verdicts.get(key))
+
+    def remember_checked(self, key: str) -> None:
+        self._verdicts[key] = True
+        self._dirty = True
+
     def save(self, keep_plans: set[str] | None = None) -> None:
         """Write the memo (atomically); `keep_plans` drops plans no current episode uses."""
         if self.store is None or not self._dirty:
@@ -127,7 +138,8 @@ class Memo:
 
         try:
             with replacing(self.store) as temporary:
-                temporary.write_text(json.dumps({"files": self._files, "plans": self._plans}), encoding="utf-8")
+                temporary.write_text(json.dumps({"files": self._files, "plans": self._plans,
+                                                 "verdicts": self._verdicts}), encoding="utf-8")
             self._dirty = False
         except OSError:
             pass  # a memo that cannot be saved costs time on the next build, nothing else

@@ -94,8 +94,7 @@ def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
 
     embedded = series_cover(series)
     cover = embedded.data if embedded else None
-    reference: dict[str, str | None] | None = None
-    numbers: list[int] = []
+    numbers: list[tuple[int, str]] = []
     for path in files:
         try:
             tags = ID3(path)
@@ -112,8 +111,6 @@ def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
         found = {key: _frame_text(tags, key) for key in SERIES_FRAMES}
         wrong = [f"{key} {found[key]!r} (series: {expected[key]!r})" for key in SERIES_FRAMES if found[key] != expected[key]]
         gates.append(Gate(path.name, "series tags", not wrong, "; ".join(wrong) or "match the series"))
-        if reference is None:
-            reference = found
         if cover is not None:
             pictures = tags.getall("APIC")
             ok = bool(pictures) and pictures[0].data == cover
@@ -121,13 +118,17 @@ def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
                               ("missing" if not pictures else "differs from the series cover")))
         track = (_frame_text(tags, "TRCK") or "").split("/")
         if track[0].isdigit():
-            numbers.append(int(track[0]))
+            numbers.append((int(track[0]), path.name))
             total = track[1] if len(track) > 1 else "?"
             gates.append(Gate(path.name, "track total", total == str(episodes),
                               f"{'/'.join(track)}, {episodes} episodes in the series"))
-    duplicated = sorted({n for n in numbers if numbers.count(n) > 1})
-    outside = sorted(n for n in numbers if not 1 <= n <= episodes)
-    problems = ([f"duplicated {duplicated}"] if duplicated else []) + ([f"outside 1..{episodes}: {outside}"] if outside else [])
+    by_number: dict[int, list[str]] = {}
+    for number, name in numbers:
+        by_number.setdefault(number, []).append(name)
+    duplicated = [f"{n} ({', '.join(names)})" for n, names in sorted(by_number.items()) if len(names) > 1]
+    outside = [f"{n} ({', '.join(names)})" for n, names in sorted(by_number.items()) if not 1 <= n <= episodes]
+    problems = ([f"duplicated {'; '.join(duplicated)}"] if duplicated else []) + (
+        [f"outside 1..{episodes}: {'; '.join(outside)}"] if outside else [])
     gates.append(Gate(series.slug, "track numbers", not problems,
                       "; ".join(problems) or f"{len(numbers)} unique numbers within 1..{episodes}"))
     return gates

@@ -17,6 +17,9 @@ from . import __version__
 from .files import replacing
 
 MANIFEST_NAME = "manifest.json"
+_KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "dict": (dict,),
+                                       "list": (list,), "bool": (bool,)}
+"""JSON kinds each field type accepts (ints count as floats)."""
 
 
 @dataclass
@@ -92,8 +95,19 @@ class EpisodeResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EpisodeResult:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """An entry as stored; raises TypeError when a field holds the wrong kind of value (a
+        hand-edited manifest), so the manifest is reported instead of misread."""
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            kinds = _KINDS[f.type.split(" | ")[0].split("[")[0]]
+            if not (value is None and "None" in f.type) and (not isinstance(value, kinds) or isinstance(value, bool)
+                                                             and bool not in kinds):
+                raise TypeError(f"`{f.name}` holds {type(value).__name__}, not {f.type}")
+            values[f.name] = value
+        return cls(**values)
 
     @property
     def has_audio(self) -> bool:
@@ -122,9 +136,10 @@ class Manifest:
             for item in data["episodes"]:
                 entry = EpisodeResult.from_dict(item)
                 self.entries[entry.file] = entry
-        except (KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError) as exc:
             self.entries = {}
-            self.problem = f"{path}: not a manifest this tool wrote; its episodes will be rebuilt"
+            detail = f" ({exc})" if isinstance(exc, TypeError) else ""
+            self.problem = f"{path}: not a manifest this tool wrote{detail}; its episodes will be rebuilt"
 
     def get(self, file: str) -> EpisodeResult | None:
         return self.entries.get(file)

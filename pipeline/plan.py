@@ -184,11 +184,13 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
         if options.voice:
             raise ConfigError(f"--voice {name!r} is not a voice profile (profiles in voices/: {known})")
         if episode.voice:
-            where: tuple[Path, int | None] = (episode.path, episode.field_lines.get("voice"))
+            where: tuple[Path | None, int | None] = (episode.path, episode.field_lines.get("voice"))
         elif "voice" in episode.overrides:
-            where = (episode.path, episode.field_lines.get("production"))
-        else:
-            where = (series.config_path, None)
+            where = (episode.path, episode.overrides.line_of("voice") or episode.field_lines.get("production"))
+        elif "production.voice" in series.lines:
+            where = (series.config_path, series.lines["production.voice"])
+        else:  # the built-in default voice
+            where = (project.voices_dir, None)
         raise ConfigError(f"unknown voice {name!r} (profiles in voices/: {known})", *where)
     voice = catalog.voices[name]
     if name not in identities:
@@ -290,6 +292,24 @@ def _orphans(entry: SeriesEntry, folder: Path, manifest: Manifest, current: set[
     return orphans
 
 
+def check_cover(series: Series, memo: Memo) -> None:
+    """The cover must open as an image (not only look like one): checked once per cover file, the
+    verdict remembered by its checksum; a bad one is an error at series.yaml's `cover:` line."""
+    if series.cover is None:
+        return
+    key = f"cover opens:{memo(series.cover)}"
+    if memo.checked(key):
+        return
+    from .cover import series_cover
+
+    try:
+        series_cover(series)
+    except PipelineError as exc:
+        raise ConfigError(f"cover {series.cover}: {exc.message}", series.config_path,
+                          series.lines.get("cover")) from None
+    memo.remember_checked(key)
+
+
 def plan_build(project: Project, catalog: Catalog, selection: Selection, options: BuildOptions,
                memo: Memo) -> BuildPlan:
     """Jobs for the selected episodes, what each needs, and (for a whole-series build) the orphans."""
@@ -302,9 +322,18 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
     manifests: dict[str, Manifest] = {}
     steps: list[Step] = []
     warnings: list[str] = []
+    broken: set[str] = set()
     for entry, episode in selection.episodes:
         series = entry.series
+        if series.slug in broken:
+            continue
         if series.slug not in manifests:
+            try:
+                check_cover(series, memo)
+            except PipelineError as exc:
+                errors.append(exc)
+                broken.add(series.slug)
+                continue
             manifest = Manifest(project.series_out(series), {"series": series.title, "topic": series.topic,
                                                            "album": series.album})
             manifests[series.slug] = manifest
@@ -313,7 +342,8 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
         try:
             job = make_job(project, entry, episode, catalog, options, memo, identities, encoder, designs)
         except PipelineError as exc:
-            errors.append(exc)
+            if str(exc) not in {str(e) for e in errors}:  # one bad flag or series setting: said once
+                errors.append(exc)
             continue
         steps.append(decide(job, manifests[series.slug].get(job.file), options.force))
     orphans: list[Orphan] = []

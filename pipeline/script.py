@@ -32,6 +32,8 @@ COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 FILENAME_RE = re.compile(r"^(\d+)-(.+)$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_EPISODE = 999
+MAX_WORDS = 6 * 60 * 200
+"""Words of narration an episode may hold: six hours at a brisk 200 words a minute."""
 _HEADING_RE = re.compile(r"^#{1,6}(?:\s|$)")
 _LIST_MARK_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _EMPHASIS_RE = re.compile(r"(\*\*|__|\*|`)")
@@ -206,6 +208,9 @@ def _text_field(data: LineDict, key: str, path: Path, required: bool = False) ->
         return ""
     if isinstance(value, (dict, list)):
         raise ScriptError(f"`{key}` must be text", path, data.line_of(key))
+    found = _CONTROL_RE.search(str(value))
+    if found:
+        raise ScriptError(f"control character {found.group(0)!r} in `{key}`; delete it", path, data.line_of(key))
     return str(value).strip()
 
 
@@ -272,9 +277,21 @@ def _sound_field(data: LineDict, path: Path) -> LineDict | str | None:
     raise ScriptError("`sound` must be `off` or a mapping of sound settings", path, data.line_of("sound"))
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters: invisible, unspeakable, and invalid in the feed's XML (tabs and newlines are fine)."""
+
+
+def _refuse_control_characters(text: str, path: Path) -> None:
+    found = _CONTROL_RE.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        raise ScriptError(f"control character {found.group(0)!r} in the script; delete it", path, line)
+
+
 def parse_episode(path: Path) -> Episode:
     """Parse one script; every problem raises ScriptError naming the file and line."""
     text = read_text(path, ScriptError).replace("\r\n", "\n").lstrip("\ufeff")
+    _refuse_control_characters(text, path)
     front, body, body_line = _split_front_matter(text, path)
     data = parse_yaml_mapping(front, path, first_line=2, error=ScriptError)
     for key in data:
@@ -308,6 +325,10 @@ def parse_episode(path: Path) -> Episode:
     blocks = parse_body(body, path, body_line)
     if not any(written_text(b.text).strip() for b in blocks):
         raise ScriptError("the script has no narration after its front matter", path, body_line)
+    words = sum(len(b.text.split()) for b in blocks)
+    if words > MAX_WORDS:
+        raise ScriptError(f"the narration has {words} words, more than {MAX_WORDS} (six hours read aloud); "
+                          "split it into episodes", path, body_line)
     return Episode(
         path=path,
         number=number,

@@ -68,8 +68,17 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     return mapping
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_FastLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    """An explicitly tagged date (`!!timestamp 2026-02-30`) that cannot be: an error at its line."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from None
+
+
+for _loader in (_LineLoader, _FastLineLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def parse_yaml_mapping(
@@ -278,6 +287,8 @@ class Series:
     production: Production = field(default_factory=Production)
     sound: LineDict | None = None
     """The series' `sound:` mapping as written (key lines kept), for the sound stage to read."""
+    lines: dict[str, int] = field(default_factory=dict, compare=False)
+    """series.yaml's line of each key (`production.voice` for settings), for errors found later."""
 
     @property
     def slug(self) -> str:
@@ -295,11 +306,13 @@ _SERIES_TEXT_FIELDS = ("title", "topic", "album", "author", "description", "genr
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
-def _cover_problem(cover: Path, project_root: Path) -> str | None:
+def _cover_problem(cover: Path, project_root: Path, exists: bool) -> str | None:
     """Why a cover cannot be used, judged cheaply (place and file signature); the image itself is
-    checked and scaled when it is embedded (pipeline.cover)."""
+    checked when a build first meets it, and scaled when it is embedded (pipeline.cover)."""
     if not cover.is_relative_to(project_root.resolve()):
         return f"must be inside the project folder {project_root.resolve()}"
+    if not exists:
+        return None
     try:
         with cover.open("rb") as handle:
             head = handle.read(8)
@@ -341,10 +354,9 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
             raise ConfigError(f"cover path {str(data['cover'])!r} is not usable", path, data.line_of("cover")) from None
         if require_cover and not found:
             raise ConfigError(f"cover image not found: {cover}", path, data.line_of("cover"))
-        if found:
-            problem = _cover_problem(cover, folder.parent.parent)
-            if problem:
-                raise ConfigError(f"cover {cover}: {problem}", path, data.line_of("cover"))
+        problem = _cover_problem(cover, folder.parent.parent, found)
+        if problem:
+            raise ConfigError(f"cover {cover}: {problem}", path, data.line_of("cover"))
     if values.get("base_url"):
         from .urls import check_base_url
 
@@ -358,12 +370,16 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
     sound = data.get("sound")
     if sound is not None and not isinstance(sound, LineDict):
         raise ConfigError("`sound` must be a mapping of sound settings", path, data.line_of("sound"))
+    lines = dict(data.key_lines)
+    if isinstance(production, LineDict):
+        lines.update({f"production.{key}": line for key, line in production.key_lines.items()})
     return Series(
         folder=folder,
         cover=cover,
         explicit=explicit,
         production=Production().merged(production, path),
         sound=sound,
+        lines=lines,
         **values,
     )
 
@@ -382,7 +398,10 @@ def series_folder_problems(scripts_dir: Path) -> list[ConfigError]:
         except OSError as exc:
             problems.append(ConfigError(f"cannot read: {exc.strerror}", folder))
             continue
-        if not scripts or (folder / "series.yaml").exists():
+        if (folder / "series.yaml").exists() and not (folder / "series.yaml").is_file():
+            problems.append(ConfigError("is not a file; the series file must be a YAML file", folder / "series.yaml"))
+            continue
+        if not scripts or (folder / "series.yaml").is_file():
             continue
         count = f"{len(scripts)} episode script{'s' if len(scripts) != 1 else ''}"
         if folder == scripts_dir:

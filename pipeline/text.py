@@ -170,8 +170,10 @@ def plan_utterances(
         if not sentences:
             plan.append(Utterance("", "", block.line, block_pause))
             continue
+        line, counted = block.line, 0
         for index, (offset, sentence) in enumerate(sentences):
-            line = block.line + block.text[:offset].count("\n")
+            line += block.text.count("\n", counted, offset)  # counted on from the last sentence: linear
+            counted = offset
             try:
                 spoken = prepare(sentence, lexicon)
             except UnreadableNumberError as exc:

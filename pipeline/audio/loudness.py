@@ -133,11 +133,13 @@ def oversampled_peaks(x: np.ndarray) -> np.ndarray:
 
 
 def true_peak_dbtp(x: np.ndarray) -> float:
-    """True peak in dBTP (4x oversampling, never below the sample peak); -inf for no samples."""
+    """True peak in dBTP (4x oversampling, never below the sample peak); -inf for no samples or
+    digital silence."""
     if len(x) == 0:
         return -math.inf
     frames = _frames(x)
-    return db(max(max(float(up.max()) for up in _oversampled(frames)), float(frames.max()), -float(frames.min())))
+    peak = max(max(float(up.max()) for up in _oversampled(frames)), float(frames.max()), -float(frames.min()))
+    return db(peak) if peak > 0 else -math.inf
 
 
 def channel_weights(channels: int) -> np.ndarray:

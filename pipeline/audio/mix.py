@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import AudioError, ConfigError
 from ..settings import LineDict, coerce_value
-from .codec import decode, probe_rate
+from .codec import decode
 from .dsp import FRAME_MS, frame_levels_db, resample
 from .limiter import release
 from .loudness import DUAL_MONO_OFFSET_DB, integrated_lufs
@@ -132,9 +132,14 @@ def _sound_file(key: str, value: Any, path: Path, folder: Path, line: int | None
     if not file.is_file():
         raise ConfigError(f"`{key}` file not found: {file}", path, line)
     try:
-        probe_rate(file)
+        samples, rate = decode(file)
     except AudioError as exc:
         raise ConfigError(f"`{key}` file {file} is not audio ffmpeg can read ({exc.message})", path, line) from None
+    if len(samples) < MIN_SOUND_S * rate:
+        raise ConfigError(f"`{key}` file {file} lasts {len(samples) / rate:.2f} s; a sound must last at least "
+                          f"{MIN_SOUND_S:g} s", path, line)
+    if not math.isfinite(integrated_lufs(samples, rate)):
+        raise ConfigError(f"`{key}` file {file} is silent", path, line)
     return file
 
 

@@ -3,7 +3,8 @@
 Each worker is a process started with `spawn` (no state forked from the driver: safe on macOS, and
 the output lock's descriptor is not inherited), with its share of the cores and one pipe to the
 driver. It runs one task at a time, so the driver always knows which task a dead worker held: that
-task alone is reported lost, and the worker is replaced. Workers ignore Ctrl-C (the driver decides
+task alone is reported lost, and the worker is replaced; so is a worker that holds a task far
+longer than any task takes (hung). Workers ignore Ctrl-C (the driver decides
 what an interrupt means) and die with the driver: on Linux the kernel kills them when it exits, and
 everywhere they stop when their pipe closes or their parent changes.
 """
@@ -83,18 +84,26 @@ def _serve(conn: Connection, threads: int, parent: int) -> None:
             return
 
 
+TASK_TIMEOUT_S = 600.0
+"""A task running longer than this ($EPISODES_TASK_TIMEOUT_S) is taken as hung: its worker is
+stopped and the task run once more. A sentence or a mastering pass takes seconds."""
+
+
 @dataclass
 class _Worker:
     process: Any
     conn: Connection
     task_id: int | None = None
+    started: float = 0.0
+    """When it took its task (monotonic seconds)."""
 
 
 class LocalExecutor:
     """A fixed set of worker processes, started on first use and replaced when one dies."""
 
-    def __init__(self, workers: int, threads: int):
+    def __init__(self, workers: int, threads: int, task_timeout_s: float | None = None):
         self.capacity = workers
+        self.task_timeout_s = task_timeout_s or float(os.environ.get("EPISODES_TASK_TIMEOUT_S") or TASK_TIMEOUT_S)
         self.description = f"{workers} worker processes"
         self._threads = threads
         self._context = multiprocessing.get_context("spawn")
@@ -115,6 +124,7 @@ class LocalExecutor:
         if worker is None:
             worker = self._start()
         worker.task_id = task_id
+        worker.started = time.monotonic()
         try:
             worker.conn.send((task_id, task))
         except (BrokenPipeError, OSError):
@@ -135,6 +145,13 @@ class LocalExecutor:
                 except (EOFError, OSError):
                     pass
             elif worker.process.sentinel not in ready:
+                if time.monotonic() - worker.started <= self.task_timeout_s:
+                    continue
+                worker.process.kill()  # hung (a deadlocked engine, a stopped process): its task runs again
+                worker.process.join(timeout=5.0)
+                outcomes.append(Outcome(worker.task_id, lost=True, detail=f"worker process {worker.process.pid} "
+                                        f"gave no answer in {self.task_timeout_s:.0f} s and was stopped"))
+                self._retire(worker)
                 continue
             outcomes.append(Outcome(worker.task_id, lost=True,
                                     detail=f"worker process {worker.process.pid} exited ({worker.process.exitcode})"))
