@@ -53,6 +53,8 @@ MAX_FIT_ATTEMPTS = 4
 """Synthesis rounds the duration fit may ask for (the first included)."""
 RETRIES = 1
 """Times a task is run again after its worker died."""
+MAX_TAKES = 3
+"""Retakes speech QA may ask for, per misheard sentence (never an endless loop)."""
 
 
 @dataclass
@@ -121,11 +123,18 @@ class _Episode:
     retried: int = 0
     fit: fit.FitChoice | None = None
     warnings: list[str] = field(default_factory=list)
+    takes: dict[str, int] = field(default_factory=dict)
+    """Retakes by spoken sentence (speech QA asked for another take of a misheard sentence)."""
     done: bool = False
 
     @property
     def job(self) -> EpisodeJob:
         return self.step.job
+
+    def key_of(self, spoken: str) -> str:
+        """The cache key of one of this episode's sentences in the current round."""
+        job = self.job
+        return sentence_key(job.voice_identity, spoken, job.voice.rate * self.factor, self.takes.get(spoken, 0))
 
 
 @dataclass
@@ -169,7 +178,8 @@ class AudioStage:
 
     def run(self, steps: list[Step]) -> None:
         for step in steps:
-            episode = _Episode(step, self._start_factor(step), warnings=list(step.job.warnings))
+            episode = _Episode(step, self._start_factor(step), warnings=list(step.job.warnings),
+                               takes=self._takes(step))
             self.active.append(episode)
             if step.job.recording is not None:
                 self._recorded(episode)
@@ -179,6 +189,13 @@ class AudioStage:
             self._dispatch()
             for outcome in self.executor.poll(0.2):
                 self._handle(outcome)
+
+    def _takes(self, step: Step) -> dict[str, int]:
+        """The takes the previous build chose (speech QA), kept while the voice is the same."""
+        previous = step.previous
+        if previous is not None and previous.keys.get(AUDIO, {}).get("voice") == step.job.keys[AUDIO]["voice"]:
+            return dict(previous.takes)
+        return {}
 
     def _start_factor(self, step: Step) -> float:
         """The rate factor the previous build fitted to, when its voice is the same: its sentences
@@ -215,7 +232,7 @@ class AudioStage:
         episode.waiting = set()
         spoken = [u for u in job.utterances if u.spoken]
         for utterance in spoken:
-            key = sentence_key(job.voice_identity, utterance.spoken, rate)
+            key = episode.key_of(utterance.spoken)
             episode.keys.append(key)
             if self._clip(key, job) is not None:
                 continue
@@ -425,9 +442,7 @@ class AudioStage:
         if task.kind == "speak":
             episodes = self.waiters.pop(task.key or "", [])
             for episode in episodes:
-                line = next((u.line for u in episode.job.utterances
-                             if u.spoken and sentence_key(episode.job.voice_identity, u.spoken,
-                                                          episode.job.voice.rate * episode.factor) == task.key),
+                line = next((u.line for u in episode.job.utterances if u.spoken and episode.key_of(u.spoken) == task.key),
                             None)
                 where = f"{episode.job.episode.path}:{line}: " if line and str(episode.job.episode.path) not in message \
                     else ""
@@ -557,6 +572,7 @@ class Driver:
                     gain_target_lufs=finished.mastered.gain_target_lufs,
                     limiter_ceiling_dbtp=finished.mastered.limiter_ceiling_dbtp,
                     keys=job.keys, cache_keys=list(episode.keys),
+                    takes={s: n for s, n in episode.takes.items() if n and any(u.spoken == s for u in job.utterances)},
                     sentences=[{"line": u.line, "start_s": round(s, 3), "end_s": round(e, 3)}
                                for u, (s, e) in zip([u for u in job.utterances if u.spoken], finished.spans)],
                     captions=[c.to_dict() for c in cues],
@@ -588,14 +604,118 @@ class Driver:
         if not audio:
             return 0, ""
         executor = executor_factory(audio)
+        try:
+            retried = self.make_audio(executor, audio)
+            if self.options.asr:
+                retried += self.speech_qa(executor, audio)
+        finally:
+            executor.close()
+        return retried, executor.description
+
+    def make_audio(self, executor: Executor, steps: list[Step]) -> int:
+        """The audio stage for these steps; returns the tasks retried."""
         stage = AudioStage(executor, self.project.cache, self.options.strict, self.commit, self.fail,
                            self.start_point, self.events)
         try:
-            stage.run(audio)
+            stage.run(steps)
         finally:
-            executor.close()
             self.plan.warnings.extend(stage.warnings)
-        return stage.retried, executor.description
+        return stage.retried
+
+    # speech QA (--asr)
+
+    def speech_qa(self, executor: Executor, steps: list[Step]) -> int:
+        """Check what the voice said in every episode built; a flagged sentence of a voice that is
+        not deterministic is spoken again (up to MAX_TAKES times) and its best take kept; a
+        deterministic voice's gets a hint instead. Returns the tasks retried."""
+        from .engines import spec_of
+        from .qa.asr import load_asr
+
+        model = load_asr(self.options.asr_model)
+        best: dict[tuple[str, str], tuple[float, int]] = {}
+        """(episode, spoken sentence) -> (lowest word error, its take)."""
+        retried = 0
+        pending = steps
+        for round_number in range(MAX_TAKES + 1):
+            again = []
+            for step, entry, checks in self._checked(model, pending):
+                job = step.job
+                spoken = [u.spoken for u in job.utterances if u.spoken]
+                for text, check in zip(spoken, checks):
+                    take = entry.takes.get(text, 0)
+                    if (job.label, text) not in best or check.word_error < best[job.label, text][0]:
+                        best[job.label, text] = (check.word_error, take)
+                flagged = [text for text, check in zip(spoken, checks) if check.flagged]
+                if flagged and spec_of(job.voice.engine).deterministic:
+                    entry.warnings.extend(
+                        f"{job.episode.path}:{record['line']}: heard {record['heard']!r} for {record['expected']!r}; "
+                        "this voice always says it the same way: add a lexicon entry or reword the sentence"
+                        for record in entry.flagged)
+                    self.record(step, entry)
+                elif flagged and round_number < MAX_TAKES:
+                    takes = {**entry.takes, **{text: entry.takes.get(text, 0) + 1 for text in flagged}}
+                    again.append(dataclasses.replace(step, previous=dataclasses.replace(entry, takes=takes)))
+            if not again:
+                break
+            for step in again:
+                self.events.progress(step.job.label, f"retaking {sum(1 for c in step.previous.flagged)} "
+                                                     "misheard sentences")
+            retried += self.make_audio(executor, again)
+            pending = again
+        final = []
+        for step in steps:
+            entry = self.results[step.job.label]
+            if entry.status != "built":
+                continue
+            chosen = {text: take for (label, text), (_, take) in best.items() if label == step.job.label and take}
+            if chosen != entry.takes:
+                final.append(dataclasses.replace(step, previous=dataclasses.replace(entry, takes=chosen)))
+        if final:  # an earlier take was heard better than the last: build with the best ones
+            retried += self.make_audio(executor, final)
+            list(self._checked(model, final))
+        self._quality_gates(steps)
+        return retried
+
+    def _checked(self, model, steps: list[Step]):
+        """Check the built episodes among `steps`; record each one's results (and its captions,
+        now timed on the recognised words) and yield (step, entry, sentence checks)."""
+        from .speech_check import check_episodes, with_checks
+
+        built = [s for s in steps if self.results[s.job.label].status == "built"]
+        if not built:
+            return
+        for step in built:
+            self.events.progress(step.job.label, "listening")
+        items = [(s.job, self.results[s.job.label]) for s in built]
+        for step, (checks, mos) in zip(built, check_episodes(model, items, self.catalog.lexicon)):
+            entry = with_checks(self.results[step.job.label], step.job, checks, mos)
+            entry = self._recaption(step.job, entry)
+            self.record(step, entry)
+            yield step, entry, checks
+
+    def _recaption(self, job: EpisodeJob, entry: EpisodeResult) -> EpisodeResult:
+        """Captions again, their inner boundaries at the recognised words' onsets."""
+        spans = [(s["start_s"], s["end_s"]) for s in entry.sentences]
+        cues = caption_cues(job.utterances, spans, [s.get("word_starts_s") for s in entry.sentences])
+        with deferred_signals():
+            for suffix, data in sidecar_files(job.episode, cues).items():
+                write_if_changed(job.out_path.with_suffix(suffix), data, self.staging)
+        return dataclasses.replace(entry, captions=[c.to_dict() for c in cues])
+
+    def _quality_gates(self, steps: list[Step]) -> None:
+        """DNSMOS against each series' median: a gate on every scored episode of the series."""
+        from .speech_check import mos_gates
+
+        for slug in {s.job.series.slug for s in steps}:
+            manifest = self.plan.manifests[slug]
+            verdicts = mos_gates([e for e in manifest.entries.values() if e.status != "error"])
+            for step in [s for s in self.plan.steps if s.job.series.slug == slug]:
+                entry = self.results.get(step.job.label)
+                if entry is None or step.job.file not in verdicts:
+                    continue
+                gates = [g for g in entry.gates if g["name"] != "quality score"] + [verdicts[step.job.file]]
+                if gates != entry.gates:
+                    self.record(step, dataclasses.replace(entry, gates=gates))
 
 
 def _fit_record(episode: _Episode, choice: fit.FitChoice | None, extra_s: float) -> dict[str, Any]:

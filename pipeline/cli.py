@@ -118,6 +118,8 @@ DURATION = typer.Option(None, "--duration", help="Target duration in seconds (de
 BITRATE = typer.Option(None, "--bitrate", help="MP3 bitrate in kbps (default 128).")
 CHANNELS = typer.Option(None, "--channels", help="1 for mono, 2 for stereo (default 1).")
 VOICE = typer.Option(None, "--voice", help="Voice profile for every episode (overrides series and scripts).")
+ASR_MODEL = typer.Option(None, "--asr-model", help="faster-whisper model name (already downloaded) or folder; "
+                                                   "default: the bundled tiny.en.")
 
 
 def clock(seconds: float) -> str:
@@ -172,6 +174,8 @@ def build_command(
     executor: str = typer.Option("local", "--executor", help="local (this machine) or ray (a Ray cluster)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join, e.g. auto or HOST:6379."),
     strict: bool = typer.Option(False, "--strict", help="Fail an episode that cannot be fitted to its duration window."),
+    asr: bool = typer.Option(False, "--asr", help="Check every sentence with speech recognition; retake misheard ones."),
+    asr_model: Optional[str] = ASR_MODEL,
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Public URL of out/<series>/, for the feed."),
     voice: Optional[str] = VOICE,
     target_lufs: Optional[float] = TARGET_LUFS,
@@ -191,7 +195,7 @@ def build_command(
 
         base_url = check_base_url(base_url, "--base-url")
     options = BuildOptions(force=force, strict=strict, voice=voice, jobs=jobs, base_url=base_url, executor=executor,
-                           ray_address=ray_address,
+                           ray_address=ray_address, asr=asr, asr_model=asr_model,
                            overrides=_overrides(target_lufs, ceiling_dbtp, duration, bitrate, channels))
     if dry_run:
         raise typer.Exit(_dry_run(options, targets or []))
@@ -274,20 +278,91 @@ def publish(
 
 @app.command()
 def check(
-    as_json: bool = typer.Option(False, "--json", help="Print the failed checks as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the failed checks (and flagged sentences) as JSON."),
+    asr: bool = typer.Option(False, "--asr", help="Also transcribe every episode and flag sentences not said."),
+    asr_model: Optional[str] = ASR_MODEL,
 ) -> None:
-    """Run the quality gates on what is in out/: loudness, peak, duration, clipping, silence, tags, feed."""
+    """Run the quality gates on what is in out/: loudness, peak, duration, clipping, silence, tags, feed;
+    with --asr, what the voice said."""
     from .check import check_project
 
     with console.status("checking") as status:
         gates = check_project(state.project, lambda name: status.update(f"checking {name}"))
+        speech = None
+        if asr:
+            from .speech_check import check_built_episodes
+
+            status.update("listening to every episode")
+            speech = check_built_episodes(state.project, asr_model)
     failed = [g for g in gates if not g.passed]
+    flagged = [] if speech is None else [
+        {"file": str(job.episode.path), "line": c.line, "expected": " ".join(c.expected), "heard": " ".join(c.heard),
+         "word_error": round(c.word_error, 3)} for job, checks, _ in speech for c in checks if c.flagged]
+    heard: dict[str, Any] = {}
+    if speech is not None:
+        from .speech_check import summary
+
+        heard = {**summary([c for _, checks, _ in speech for c in checks]), "flagged": flagged}
     if as_json:
-        print(json.dumps({"checks": len(gates), "failed": [dataclasses.asdict(g) for g in failed]}, indent=1))
+        document: dict[str, Any] = {"checks": len(gates), "failed": [dataclasses.asdict(g) for g in failed]}
+        if speech is not None:
+            document["speech"] = heard
+        print(json.dumps(document, indent=1))
     else:
         _print_gates(failed)
+        if speech is not None:
+            _print_flagged(flagged)
+            console.print(f"speech: {heard['sentences']} sentences heard, {len(flagged)} flagged; word error median "
+                          f"{heard['median_word_error']}, worst {heard['worst_word_error']}")
         console.print(f"{len(gates)} checks, {len(failed)} failed.")
-    raise typer.Exit(EXIT_FAILED if failed else 0)
+    raise typer.Exit(EXIT_FAILED if failed or flagged else 0)
+
+
+def _print_flagged(flagged: list[dict[str, Any]]) -> None:
+    if not flagged:
+        return
+    table = Table("where", "expected", "heard", "word error", title=f"{len(flagged)} sentences not heard as written")
+    for item in flagged:
+        table.add_row(escape(f"{item['file']}:{item['line']}"), escape(item["expected"]), escape(item["heard"]),
+                      f"{item['word_error']:.2f}")
+    errors.print(table)
+
+
+@app.command()
+def lexicon(
+    audit: bool = typer.Option(False, "--audit", help="Speak each entry and check it is recognised (needs .[qa])."),
+    voice: Optional[str] = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
+    asr_model: Optional[str] = ASR_MODEL,
+) -> None:
+    """The pronunciation lexicon; --audit speaks each entry in a sentence and lists those not recognised."""
+    from .settings import Production, load_voices
+    from .text import load_lexicon
+
+    entries = load_lexicon(state.project.voices_dir / "lexicon.yaml")
+    if not audit:
+        for entry in entries.entries:
+            console.print(f"{escape(entry.word)} -> {escape(entry.say)}", highlight=False)
+        return
+    from .engines import load_engine
+    from .qa.asr import load_asr
+    from .qa.audit import audit_lexicon
+
+    profiles = load_voices(state.project.voices_dir)
+    name = voice or Production().voice
+    if name not in profiles:
+        raise PipelineError(f"unknown voice {name!r} (profiles: {', '.join(profiles) or 'none'})")
+    engine = load_engine(profiles[name])
+    with console.status("auditing the lexicon"):
+        results = audit_lexicon(entries, lambda text: (engine.synthesize(text, profiles[name].rate),
+                                                       engine.sample_rate), load_asr(asr_model))
+    table = Table("word", "said as", "heard", "recognised")
+    for result in results:
+        table.add_row(escape(result.word), escape(result.say), escape(result.heard),
+                      "[green]yes[/]" if result.recognised else "[red]no[/]")
+    console.print(table)
+    missed = sum(not r.recognised for r in results)
+    console.print(f"{len(results)} entries, {missed} not recognised.")
+    raise typer.Exit(EXIT_FAILED if missed else 0)
 
 
 def _player(path: Path) -> list[str] | None:

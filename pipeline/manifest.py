@@ -65,6 +65,8 @@ class EpisodeResult:
     and the components that differ say why a stage runs again."""
     cache_keys: list[str] = field(default_factory=list)
     """Sentence-cache entries the final audio was assembled from."""
+    takes: dict[str, int] = field(default_factory=dict)
+    """Retakes in use, by spoken sentence: speech QA chose another take of a misheard sentence."""
     sentences: list[dict[str, Any]] = field(default_factory=list)
     """Each spoken sentence: script line, start_s and end_s in the final audio, and the words' start
     times when speech recognition timed them."""

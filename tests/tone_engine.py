@@ -20,7 +20,7 @@ import numpy as np
 
 from pipeline.engines import EngineSpec
 
-SPEC = EngineSpec("tone", "tests.tone_engine", "numpy", "(the tests' tone engine)", (), 0.05)
+SPEC = EngineSpec("tone", "tests.tone_engine", "numpy", "(the tests' tone engine)", (), 0.05, deterministic=True)
 CALLS: list[tuple[str, float]] = []
 """Every sentence spoken in this process: (text, rate)."""
 

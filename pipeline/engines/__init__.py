@@ -60,6 +60,8 @@ class EngineSpec:
     """Distributions whose versions change the sound (part of every voice identity)."""
     memory_gb: float
     """Typical resident memory of one loaded voice, for sizing the number of workers."""
+    deterministic: bool = False
+    """Whether the same text always gives the same samples (then a retake cannot help)."""
 
 
 BUILTIN = {
