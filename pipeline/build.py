@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import __version__
 from .audio import fit
 from .cache import CorruptEntry, SentenceCache
+from .cache_admin import project_keys
 from .errors import DurationError, PipelineError, ScriptError
 from .execute import Executor, Outcome, default_workers, make_executor
 from .files import (deferred_signals, ensure_folder, ignoring_signals, output_lock, remove_partials, replacing,
@@ -45,6 +46,7 @@ from .tags import retag, write_tags
 if TYPE_CHECKING:
     import numpy as np
 
+    from .captions import Cue
     from .execute.tasks import Finished, Spoken
 
 PUBLISHED_NAME = ".published.json"
@@ -61,7 +63,7 @@ MAX_TAKES = 3
 class BuildReport:
     steps: list[Step] = field(default_factory=list)
     results: list[EpisodeResult] = field(default_factory=list)
-    """One per step, in episode order."""
+    """One per step in `steps` (those that finished, in episode order)."""
     errors: list[PipelineError] = field(default_factory=list)
     """Failures that belong to no single built episode (a broken script or series file)."""
     series_gates: list[Gate] = field(default_factory=list)
@@ -73,7 +75,10 @@ class BuildReport:
     retried: int = 0
     """Tasks run again because their worker died."""
     executor: str = ""
+    """Where the audio work ran, in words."""
     interrupted: bool = False
+    tracebacks: dict[str, str] = field(default_factory=dict)
+    """Workers' tracebacks of unexpected errors, by episode, for --debug."""
 
     @property
     def failed(self) -> bool:
@@ -90,7 +95,7 @@ class BuildReport:
 class BuildEvents:
     """What the build tells its caller as it goes (the CLI draws progress from these)."""
 
-    plan: Callable[[BuildPlan, str], None] = lambda plan, executor: None
+    plan: Callable[[BuildPlan], None] = lambda plan: None
     progress: Callable[[str, str], None] = lambda label, message: None
     finished: Callable[[Step, EpisodeResult], None] = lambda step, result: None
 
@@ -153,7 +158,9 @@ class AudioStage:
                  commit: Callable[[_Episode, Finished], EpisodeResult],
                  fail: Callable[[_Episode, str], EpisodeResult],
                  start_point: Callable[[EpisodeJob], tuple[float, float] | None],
-                 events: BuildEvents):
+                 events: BuildEvents, refit_rate: bool = True):
+        self.refit_rate = refit_rate
+        """False for retakes: they keep the rate the episode was fitted to (only pauses and tempo move)."""
         self.executor = executor
         self.cache = cache
         self.strict = strict
@@ -173,6 +180,8 @@ class AudioStage:
         self.sources: dict[tuple[Any, int], dict[str, tuple[np.ndarray, int]]] = {}
         self.retried = 0
         self.warnings: list[str] = []
+        self.tracebacks: dict[str, str] = {}
+        """A worker's traceback of each episode's failure, for --debug."""
 
     # the loop
 
@@ -181,7 +190,7 @@ class AudioStage:
             episode = _Episode(step, self._start_factor(step), warnings=list(step.job.warnings),
                                takes=self._takes(step))
             self.active.append(episode)
-            if step.job.recording is not None:
+            if step.job.episode.audio is not None:
                 self._recorded(episode)
             else:
                 self._request_round(episode)
@@ -190,21 +199,19 @@ class AudioStage:
             for outcome in self.executor.poll(0.2):
                 self._handle(outcome)
 
+    @staticmethod
+    def _same_voice(step: Step) -> bool:
+        previous = step.previous
+        return previous is not None and previous.keys.get(AUDIO, {}).get("voice") == step.job.keys[AUDIO]["voice"]
+
     def _takes(self, step: Step) -> dict[str, int]:
         """The takes the previous build chose (speech QA), kept while the voice is the same."""
-        previous = step.previous
-        if previous is not None and previous.keys.get(AUDIO, {}).get("voice") == step.job.keys[AUDIO]["voice"]:
-            return dict(previous.takes)
-        return {}
+        return dict(step.previous.takes) if self._same_voice(step) else {}
 
     def _start_factor(self, step: Step) -> float:
         """The rate factor the previous build fitted to, when its voice is the same: its sentences
         are then all cache hits, and an edit re-synthesizes only the edited sentence."""
-        previous = step.previous
-        if previous is not None and previous.rate_factor and previous.keys.get(AUDIO, {}).get("voice") == \
-                step.job.keys[AUDIO]["voice"]:
-            return previous.rate_factor
-        return 1.0
+        return step.previous.rate_factor or 1.0 if self._same_voice(step) else 1.0
 
     def _dispatch(self) -> None:
         while len(self.running) < self.executor.capacity and (self.finish_queue or self.speak_queue):
@@ -314,7 +321,8 @@ class AudioStage:
         limits = fit.FitLimits(self._window(job), (production.min_rate, production.max_rate),
                                production.min_pause_ms, production.max_pause_ms, production.max_tempo_change)
         pads_s = (production.lead_pad_ms + production.tail_pad_ms) / 1000.0
-        choice = fit.choose(episode.attempts, pauses, pads_s, limits, len(episode.attempts) < MAX_FIT_ATTEMPTS)
+        choice = fit.choose(episode.attempts, pauses, pads_s, limits,
+                            self.refit_rate and len(episode.attempts) < MAX_FIT_ATTEMPTS)
         if choice.resynthesize:
             episode.factor = choice.rate
             self._request_round(episode)
@@ -361,12 +369,12 @@ class AudioStage:
         production = job.production
         self.events.progress(job.label, "aligning the recording")
         try:
-            audio, rate = load_recording(job.recording)
+            audio, rate = load_recording(job.episode.audio)
             audio = cap_pauses(trim_silence(audio, rate), rate, production.max_pause_ms)
             spoken = [u for u in job.utterances if u.spoken]
             spans = sentence_spans(audio, rate, [u.spoken for u in spoken], [u.pause_after_ms for u in spoken])
         except PipelineError as exc:
-            self._fail(episode, str(exc) if exc.path else f"{job.recording}: {exc.message}")
+            self._fail(episode, str(exc) if exc.path else f"{job.episode.audio}: {exc.message}")
             return
         episode.attempts.append((1.0, len(audio) / rate))
         duration = len(audio) / rate + (production.lead_pad_ms + production.tail_pad_ms) / 1000.0
@@ -379,9 +387,9 @@ class AudioStage:
         production = job.production
         low, high = self._window(job)
         if not low <= choice.duration_s <= high:
-            what = "the recording" if job.recording else "the script"
+            what = "the recording" if job.episode.audio else "the script"
             message = (f"duration {choice.duration_s:.1f} s is outside {low:g}-{high:g} s"
-                       + ("" if job.recording else
+                       + ("" if job.episode.audio else
                           f" even with pauses x{choice.pause_scale:.2f}, rate {episode.factor:.2f} and tempo "
                           f"{choice.tempo:.2f} (bounds: rate {production.min_rate}-{production.max_rate}, tempo "
                           f"±{production.max_tempo_change:.0%})")
@@ -417,6 +425,9 @@ class AudioStage:
             return
         del self.tasks[outcome.task_id]
         if outcome.error is not None:
+            for episode in self._episodes_of(task):
+                if outcome.detail:
+                    self.tracebacks[episode.job.label] = outcome.detail
             self._task_failed(task, str(outcome.error))
             return
         if task.kind == "speak":
@@ -474,6 +485,7 @@ class Driver:
         self.staging = project.staging_dir
         self.results: dict[str, EpisodeResult] = {}
         self.covers: dict[str, Any] = {}
+        self.tracebacks: dict[str, str] = {}
 
     def manifest(self, job: EpisodeJob) -> Manifest:
         return self.plan.manifests[job.series.slug]
@@ -487,13 +499,25 @@ class Driver:
         return self.covers[series.slug]
 
     def record(self, step: Step, result: EpisodeResult) -> EpisodeResult:
-        """Save one episode's result in its series manifest (atomically) and tell the caller."""
+        """Save one episode's result in its series manifest (atomically); the caller hears of an
+        episode once, when it is first done."""
         manifest = self.manifest(step.job)
-        manifest.record(result)
-        manifest.save(self.staging)
+        with deferred_signals():
+            manifest.record(result)
+            manifest.save(self.staging)
+        first = step.job.label not in self.results
         self.results[step.job.label] = result
-        self.events.finished(step, result)
+        if first:
+            self.events.finished(step, result)
         return result
+
+    def write_captions(self, job: EpisodeJob, spans: list[tuple[float, float]],
+                       word_starts: list[list[float] | None] | None = None) -> list[Cue]:
+        """Captions and transcript for the sentences at `spans` (and their words' onsets, if known)."""
+        cues = caption_cues(job.utterances, spans, word_starts)
+        for suffix, data in sidecar_files(job.episode, cues).items():
+            write_if_changed(job.out_path.with_suffix(suffix), data, self.staging)
+        return cues
 
     def _file_identity(self, path: Path, data: bytes | None = None) -> dict[str, Any]:
         stat = path.stat()
@@ -515,11 +539,11 @@ class Driver:
                     changes.update(title=job.episode.title, number=job.episode.number, slug=job.episode.slug)
                 if CAPTIONS in step.stages:
                     spans = [(s["start_s"], s["end_s"]) for s in entry.sentences]
-                    cues = caption_cues(job.utterances, spans, [s.get("word_starts_s") for s in entry.sentences])
-                    for suffix, data in sidecar_files(job.episode, cues).items():
-                        write_if_changed(job.out_path.with_suffix(suffix), data, self.staging)
+                    cues = self.write_captions(job, spans, [s.get("word_starts_s") for s in entry.sentences])
                     changes["captions"] = [c.to_dict() for c in cues]
                     changes["keys"][CAPTIONS] = job.keys[CAPTIONS]
+                    lines = [u.line for u in job.utterances if u.spoken]  # sentences may have moved down the script
+                    changes["sentences"] = [{**s, "line": line} for s, line in zip(entry.sentences, lines)]
                 status = "retagged" if TAGS in step.stages else "captioned"
                 self.record(step, dataclasses.replace(entry, status=status, error=None, **changes))
         except PipelineError as exc:
@@ -553,11 +577,9 @@ class Driver:
                     temporary.write_bytes(finished.mp3)
                     write_tags(temporary, job.tags, self.cover(job.series))
                     tagged = temporary.read_bytes()
-                files = sidecar_files(job.episode, cues)
+                self.write_captions(job, finished.spans)
                 if finished.plot_png is not None:
-                    files[".png"] = finished.plot_png
-                for suffix, data in files.items():
-                    write_if_changed(job.out_path.with_suffix(suffix), data, self.staging)
+                    write_if_changed(job.out_path.with_suffix(".png"), finished.plot_png, self.staging)
                 choice = episode.fit
                 words = job.episode.word_count
                 result = EpisodeResult(
@@ -603,35 +625,39 @@ class Driver:
         audio = [s for s in self.plan.steps if AUDIO in s.stages]
         if not audio:
             return 0, ""
+        model = None
+        if self.options.asr:  # before any work: a missing extra or model is said at once
+            from .qa.asr import load_asr
+
+            model = load_asr(self.options.asr_model)
         executor = executor_factory(audio)
         try:
             retried = self.make_audio(executor, audio)
-            if self.options.asr:
-                retried += self.speech_qa(executor, audio)
+            if model is not None:
+                retried += self.speech_qa(model, executor, audio)
         finally:
             executor.close()
         return retried, executor.description
 
-    def make_audio(self, executor: Executor, steps: list[Step]) -> int:
+    def make_audio(self, executor: Executor, steps: list[Step], refit_rate: bool = True) -> int:
         """The audio stage for these steps; returns the tasks retried."""
         stage = AudioStage(executor, self.project.cache, self.options.strict, self.commit, self.fail,
-                           self.start_point, self.events)
+                           self.start_point, self.events, refit_rate)
         try:
             stage.run(steps)
         finally:
             self.plan.warnings.extend(stage.warnings)
+            self.tracebacks.update(stage.tracebacks)
         return stage.retried
 
     # speech QA (--asr)
 
-    def speech_qa(self, executor: Executor, steps: list[Step]) -> int:
+    def speech_qa(self, model: Any, executor: Executor, steps: list[Step]) -> int:
         """Check what the voice said in every episode built; a flagged sentence of a voice that is
         not deterministic is spoken again (up to MAX_TAKES times) and its best take kept; a
         deterministic voice's gets a hint instead. Returns the tasks retried."""
         from .engines import spec_of
-        from .qa.asr import load_asr
 
-        model = load_asr(self.options.asr_model)
         best: dict[tuple[str, str], tuple[float, int]] = {}
         """(episode, spoken sentence) -> (lowest word error, its take)."""
         retried = 0
@@ -646,11 +672,11 @@ class Driver:
                     if (job.label, text) not in best or check.word_error < best[job.label, text][0]:
                         best[job.label, text] = (check.word_error, take)
                 flagged = [text for text, check in zip(spoken, checks) if check.flagged]
-                if flagged and spec_of(job.voice.engine).deterministic:
-                    entry.warnings.extend(
-                        f"{job.episode.path}:{record['line']}: heard {record['heard']!r} for {record['expected']!r}; "
-                        "this voice always says it the same way: add a lexicon entry or reword the sentence"
-                        for record in entry.flagged)
+                if flagged and (job.episode.audio is not None or spec_of(job.voice.engine).deterministic):
+                    remedy = ("it is a recording: record the sentence again" if job.episode.audio is not None else
+                              "this voice always says it the same way: add a lexicon entry or reword the sentence")
+                    entry.warnings.extend(f"{job.episode.path}:{record['line']}: heard {record['heard']!r} for "
+                                          f"{record['expected']!r}; {remedy}" for record in entry.flagged)
                     self.record(step, entry)
                 elif flagged and round_number < MAX_TAKES:
                     takes = {**entry.takes, **{text: entry.takes.get(text, 0) + 1 for text in flagged}}
@@ -660,7 +686,7 @@ class Driver:
             for step in again:
                 self.events.progress(step.job.label, f"retaking {sum(1 for c in step.previous.flagged)} "
                                                      "misheard sentences")
-            retried += self.make_audio(executor, again)
+            retried += self.make_audio(executor, again, refit_rate=False)
             pending = again
         final = []
         for step in steps:
@@ -671,7 +697,7 @@ class Driver:
             if chosen != entry.takes:
                 final.append(dataclasses.replace(step, previous=dataclasses.replace(entry, takes=chosen)))
         if final:  # an earlier take was heard better than the last: build with the best ones
-            retried += self.make_audio(executor, final)
+            retried += self.make_audio(executor, final, refit_rate=False)
             list(self._checked(model, final))
         self._quality_gates(steps)
         return retried
@@ -688,18 +714,15 @@ class Driver:
             self.events.progress(step.job.label, "listening")
         items = [(s.job, self.results[s.job.label]) for s in built]
         for step, (checks, mos) in zip(built, check_episodes(model, items, self.catalog.lexicon)):
-            entry = with_checks(self.results[step.job.label], step.job, checks, mos)
-            entry = self._recaption(step.job, entry)
-            self.record(step, entry)
+            with deferred_signals():
+                entry = self._recaption(step.job, with_checks(self.results[step.job.label], step.job, checks, mos))
+                self.record(step, entry)
             yield step, entry, checks
 
     def _recaption(self, job: EpisodeJob, entry: EpisodeResult) -> EpisodeResult:
         """Captions again, their inner boundaries at the recognised words' onsets."""
         spans = [(s["start_s"], s["end_s"]) for s in entry.sentences]
-        cues = caption_cues(job.utterances, spans, [s.get("word_starts_s") for s in entry.sentences])
-        with deferred_signals():
-            for suffix, data in sidecar_files(job.episode, cues).items():
-                write_if_changed(job.out_path.with_suffix(suffix), data, self.staging)
+        cues = self.write_captions(job, spans, [s.get("word_starts_s") for s in entry.sentences])
         return dataclasses.replace(entry, captions=[c.to_dict() for c in cues])
 
     def _quality_gates(self, steps: list[Step]) -> None:
@@ -710,12 +733,15 @@ class Driver:
             manifest = self.plan.manifests[slug]
             verdicts = mos_gates([e for e in manifest.entries.values() if e.status != "error"])
             for step in [s for s in self.plan.steps if s.job.series.slug == slug]:
-                entry = self.results.get(step.job.label)
-                if entry is None or step.job.file not in verdicts:
+                stored, result = manifest.get(step.job.file), self.results.get(step.job.label)
+                if stored is None or result is None or step.job.file not in verdicts:
                     continue
-                gates = [g for g in entry.gates if g["name"] != "quality score"] + [verdicts[step.job.file]]
-                if gates != entry.gates:
-                    self.record(step, dataclasses.replace(entry, gates=gates))
+                gates = [g for g in stored.gates if g["name"] != "quality score"] + [verdicts[step.job.file]]
+                if gates != stored.gates:
+                    with deferred_signals():
+                        manifest.record(dataclasses.replace(stored, gates=gates))
+                        manifest.save(self.staging)
+                    self.results[step.job.label] = dataclasses.replace(result, gates=gates)
 
 
 def _fit_record(episode: _Episode, choice: fit.FitChoice | None, extra_s: float) -> dict[str, Any]:
@@ -735,7 +761,7 @@ def _fit_record(episode: _Episode, choice: fit.FitChoice | None, extra_s: float)
             "rate_factor": episode.factor, "rate_s": round(final_speech - first_speech, 2),
             "tempo": choice.tempo, "tempo_s": round(choice.duration_s - untempoed, 2),
             "narration_s": round(choice.duration_s, 2), "programme_extra_s": round(extra_s, 3),
-            "synthesis_rounds": len(episode.attempts) if job.recording is None else 0}
+            "synthesis_rounds": len(episode.attempts) if job.episode.audio is None else 0}
 
 
 def _executor_factory(options: BuildOptions) -> Callable[[list[Step]], Executor]:
@@ -762,19 +788,24 @@ def build(project: Project, targets: list[str], options: BuildOptions, events: B
     report = BuildReport()
     with output_lock(project.out_dir):
         remove_partials(project.out_dir)
+        ensure_folder(project.staging_dir)  # nothing can be written without it: say so before any work
         memo = Memo(project.memo_path)
         plan = plan_build(project, catalog, selection, options, memo)
         report.steps, report.errors, report.warnings = plan.steps, plan.errors, plan.warnings
         cache = project.cache.check()
         driver = Driver(project, catalog, plan, options, events)
-        events.plan(plan, options.executor)
+        events.plan(plan)
         with cache.in_use():
             try:
                 report.retried, report.executor = driver.run(executor_factory or _executor_factory(options))
             except KeyboardInterrupt:
                 report.interrupted = True
+            except PipelineError as exc:  # the work could not go on (an executor, a model): keep what is done
+                report.errors.append(exc)
+        report.tracebacks = driver.tracebacks
         with ignoring_signals() if report.interrupted else contextlib.nullcontext():
-            report.results = [driver.results[s.job.label] for s in plan.steps if s.job.label in driver.results]
+            report.steps = [s for s in plan.steps if s.job.label in driver.results]
+            report.results = [driver.results[s.job.label] for s in report.steps]
             clean = not report.interrupted and not report.failed
             if plan.orphans:
                 if clean:
@@ -786,7 +817,7 @@ def build(project: Project, targets: list[str], options: BuildOptions, events: B
             report.series_gates, problems = publish(project, catalog, [touched[k] for k in sorted(touched)], options,
                                                     plan)
             report.errors += problems
-            cache.register(project.root, used_cache_keys(plan))
+            cache.register(project.root, project_keys(project))
             memo.save({s.job.plan_key for s in plan.steps} if selection.whole_series else None)
     return report
 
@@ -801,12 +832,6 @@ def remove_orphans(plan: BuildPlan, staging: Path) -> None:
             if manifest is not None:
                 manifest.forget(f"{orphan.stem}.mp3")
                 manifest.save(staging)
-
-
-def used_cache_keys(plan: BuildPlan) -> set[str]:
-    """Cache entries the built episodes of the planned series were assembled from."""
-    return {key for manifest in plan.manifests.values() for entry in manifest.entries.values()
-            for key in entry.cache_keys}
 
 
 # -- publishing ----------------------------------------------------------------------------------

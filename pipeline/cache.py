@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .errors import ConfigError
-from .files import create_once, ensure_folder, file_lock, replacing
+from .files import create_once, ensure_folder, file_lock, replacing, write_if_changed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -133,8 +133,7 @@ class SentenceCache:
     def register(self, project: Path, keys: Iterable[str]) -> None:
         """Record the entries `project` uses, so pruning from another project keeps them."""
         document = {"project": str(project.resolve()), "keys": sorted(set(keys))}
-        with replacing(self._user_file(project)) as temporary:
-            temporary.write_text(json.dumps(document), encoding="utf-8")
+        write_if_changed(self._user_file(project), json.dumps(document).encode("utf-8"))
 
     def users(self) -> list[CacheUser]:
         found = []

@@ -149,6 +149,9 @@ def _print_failures(report: BuildReport) -> None:
     failures = [str(e) for e in report.errors] + [r.error or "" for r in report.results if r.status == "error"]
     if not failures:
         return
+    if state.debug:
+        for label, detail in report.tracebacks.items():
+            errors.print(f"\n{label}, in a worker:\n{detail}", markup=False, highlight=False)
     errors.print(f"\n[bold red]{len(failures)} failed:[/]")
     for message in failures:
         errors.print(f"  - {message}", markup=False, highlight=False, soft_wrap=True)
@@ -219,11 +222,15 @@ def _report_build(report: BuildReport) -> None:
                      "renamed; a clean build of the whole series removes it", highlight=False)
     _print_failures(report)
     _print_gates(report.failed_gates)
+    flagged = [item for r in report.results if r.status == "built" for item in r.flagged]
+    _print_flagged(flagged)
     counts = {status: sum(r.status == status for r in report.results)
               for status in ("built", "retagged", "captioned", "up-to-date", "error")}
     failed = counts["error"] + len(report.errors)
     line = (f"\n{counts['built']} built, {counts['retagged'] + counts['captioned']} updated in place, "
             f"{counts['up-to-date']} up to date, {failed} failed.")
+    if report.executor:
+        line += f" Work ran on {report.executor}."
     if report.retried:
         line += f" {report.retried} task{'s' if report.retried > 1 else ''} retried after a worker died."
     console.print(line)
@@ -233,8 +240,8 @@ def _report_build(report: BuildReport) -> None:
         raise typer.Exit(EXIT_INTERRUPTED)
     if not report.results and not report.errors:
         errors.print("nothing to build: no episode scripts found under scripts/<series>/")
-    raise typer.Exit(EXIT_FAILED if report.failed or report.failed_gates or not (report.results or report.errors)
-                     else 0)
+    raise typer.Exit(EXIT_FAILED if report.failed or report.failed_gates or flagged
+                     or not (report.results or report.errors) else 0)
 
 
 def _dry_run(options: BuildOptions, targets: list[str]) -> int:
@@ -295,14 +302,14 @@ def check(
             status.update("listening to every episode")
             speech = check_built_episodes(state.project, asr_model)
     failed = [g for g in gates if not g.passed]
-    flagged = [] if speech is None else [
-        {"file": str(job.episode.path), "line": c.line, "expected": " ".join(c.expected), "heard": " ".join(c.heard),
-         "word_error": round(c.word_error, 3)} for job, checks, _ in speech for c in checks if c.flagged]
+    flagged: list[dict[str, Any]] = []
     heard: dict[str, Any] = {}
     if speech is not None:
-        from .speech_check import summary
+        from .qa.score import summarise
+        from .speech_check import flagged_record
 
-        heard = {**summary([c for _, checks, _ in speech for c in checks]), "flagged": flagged}
+        flagged = [flagged_record(job, c) for job, checks, _ in speech for c in checks if c.flagged]
+        heard = {**summarise([c for _, checks, _ in speech for c in checks]), "flagged": flagged}
     if as_json:
         document: dict[str, Any] = {"checks": len(gates), "failed": [dataclasses.asdict(g) for g in failed]}
         if speech is not None:

@@ -108,6 +108,10 @@ class EpisodeResult:
             if not (value is None and "None" in f.type) and (not isinstance(value, kinds) or isinstance(value, bool)
                                                              and bool not in kinds):
                 raise TypeError(f"`{f.name}` holds {type(value).__name__}, not {f.type}")
+            if f.name == "keys" and not all(isinstance(v, dict) for v in value.values()):
+                raise TypeError("`keys` must map each stage to its components")
+            if f.type.startswith("list[dict") and not all(isinstance(item, dict) for item in value):
+                raise TypeError(f"`{f.name}` must be a list of mappings")
             values[f.name] = value
         return cls(**values)
 

@@ -77,8 +77,6 @@ class EpisodeJob:
     """What the producer should hear about the script (text the voice cannot read)."""
     sound: Any = None
     """The episode's SoundDesign (intro, outro, ducked bed), or None for the narration alone."""
-    recording: Path | None = None
-    """A person's recording to use instead of the voice (front matter `audio:`)."""
     plan_key: str = ""
     """Key of the episode's sentence plan in the build memo."""
 
@@ -209,8 +207,8 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
     sound = episode_sound(entry, episode, designs if designs is not None else {})
     audio_key = combine([
         ("spoken text", [(u.spoken, u.pause_after_ms) for u in utterances]),
-        ("voice", [identity, voice.rate]),
-        ("settings", settings_digest(dataclasses.replace(production, voice=name))),
+        ("voice", "-" if episode.audio is not None else [identity, voice.rate]),
+        ("settings", settings_digest(dataclasses.replace(production, voice="", loudness_tolerance_lu=0.5))),
         ("sound", sound_digest(sound, memo.of)),
         ("recording", memo.of(episode.audio)),
         ("software", [AUDIO_FORMAT, encoder]),
@@ -222,7 +220,7 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
     return EpisodeJob(series, episode, production, voice, identity, utterances, tags,
                       project.series_out(series) / f"{episode.stem}.mp3",
                       {AUDIO: audio_key, TAGS: tags.fingerprint(memo.of), CAPTIONS: sidecars_key},
-                      warnings, sound, episode.audio, plan_key)
+                      warnings, sound, plan_key)
 
 
 def mp3_matches(path: Path, entry: EpisodeResult) -> bool:
@@ -323,6 +321,8 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
     steps: list[Step] = []
     warnings: list[str] = []
     broken: set[str] = set()
+    unplanned: set[str] = set()
+    """Stems of scripts that exist but could not be planned: never orphans."""
     for entry, episode in selection.episodes:
         series = entry.series
         if series.slug in broken:
@@ -330,6 +330,9 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
         if series.slug not in manifests:
             try:
                 check_cover(series, memo)
+                folder = project.series_out(series)
+                if folder.exists() and not folder.is_dir():
+                    raise ConfigError("is a file, but a folder is needed here; move it away", folder)
             except PipelineError as exc:
                 errors.append(exc)
                 broken.add(series.slug)
@@ -342,6 +345,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
         try:
             job = make_job(project, entry, episode, catalog, options, memo, identities, encoder, designs)
         except PipelineError as exc:
+            unplanned.add(episode.stem)
             if str(exc) not in {str(e) for e in errors}:  # one bad flag or series setting: said once
                 errors.append(exc)
             continue
@@ -352,6 +356,6 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
             manifest = manifests.get(entry.series.slug)
             if manifest is None:
                 continue
-            current = {s.job.stem for s in steps if s.job.series.slug == entry.series.slug}
+            current = {s.job.stem for s in steps if s.job.series.slug == entry.series.slug} | unplanned
             orphans += _orphans(entry, project.series_out(entry.series), manifest, current)
     return BuildPlan(steps, orphans, errors, manifests, warnings)

@@ -37,7 +37,7 @@ class BuildProgress:
     def events(self) -> BuildEvents:
         return BuildEvents(plan=self.on_plan, progress=self.on_progress, finished=self.on_finished)
 
-    def on_plan(self, plan: BuildPlan, executor: str) -> None:
+    def on_plan(self, plan: BuildPlan) -> None:
         todo = len(plan.todo)
         self.overall.update(self.total, total=todo, description=f"building {todo} episode{'s' if todo != 1 else ''}")
 

@@ -82,12 +82,6 @@ def mos_gates(entries: list[EpisodeResult]) -> dict[str, dict[str, Any]]:
                                f"(at most {MOS_BELOW_MEDIAN:g} below)"} for e in scored}
 
 
-def summary(checks: list[SentenceCheck]) -> dict[str, Any]:
-    from .qa.score import summarise
-
-    return summarise(checks)
-
-
 def check_built_episodes(project, model_name: str | None) -> list[tuple[EpisodeJob, list[SentenceCheck], Any]]:
     """`episodes check --asr`: every built episode that is up to date, checked; nothing written."""
     from .build import dry_run
@@ -96,8 +90,8 @@ def check_built_episodes(project, model_name: str | None) -> list[tuple[EpisodeJ
     from .qa.asr import load_asr
 
     plan = dry_run(project, [], BuildOptions())
-    items = [(s.job, s.previous) for s in plan.steps
-             if s.previous is not None and s.previous.has_audio and s.previous.sentences and s.job.out_path.is_file()]
+    items = [(s.job, s.previous) for s in plan.steps if "audio" not in s.stages and s.previous is not None
+             and s.previous.has_audio and s.previous.sentences]
     if not items:
         return []
     model = load_asr(model_name)

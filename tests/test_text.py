@@ -8,11 +8,11 @@ import pytest
 
 from pipeline.errors import ConfigError, ScriptError
 from pipeline.script import Episode, parse_episode
+from pipeline.spoken import normalize
 from pipeline.text import (
     Lexicon,
     LexiconEntry,
     load_lexicon,
-    normalize,
     plan_utterances,
     prepare,
     split_sentences,

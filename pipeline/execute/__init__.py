@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import PipelineError
@@ -71,17 +72,28 @@ def limit_threads(threads: int) -> None:
         os.environ[name] = str(threads)
 
 
-def default_workers(memory_gb_per_voice: float, jobs: int | None) -> int:
-    """Workers for this machine: one per core, no more than the memory holds with each worker's
-    voice loaded (half the available memory, to leave room for mastering), and at most `jobs`."""
-    cores = os.cpu_count() or 1
+def available_memory_gb() -> float:
+    """Memory the system can give without swapping: MemAvailable on Linux (free memory plus what
+    the page cache can release), else the free pages."""
     try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
     except (ValueError, OSError, AttributeError):
-        available = 4.0
-    by_memory = max(1, int(available / 2 / max(memory_gb_per_voice + 0.3, 0.1)))
-    workers = min(cores, by_memory)
-    return max(1, min(workers, jobs) if jobs else workers)
+        return 4.0
+
+
+def default_workers(memory_gb_per_voice: float, jobs: int | None) -> int:
+    """`jobs` when the producer gave it; else one worker per core, no more than half the available
+    memory holds with each worker's voice loaded (the rest is left for mastering)."""
+    if jobs:
+        return jobs
+    by_memory = max(1, int(available_memory_gb() / 2 / max(memory_gb_per_voice + 0.3, 0.1)))
+    return max(1, min(os.cpu_count() or 1, by_memory))
 
 
 def make_executor(kind: str, workers: int, ray_address: str | None = None) -> Executor:

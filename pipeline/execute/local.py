@@ -113,13 +113,19 @@ class LocalExecutor:
         ours, theirs = self._context.Pipe()
         process = self._context.Process(target=_serve, args=(theirs, self._threads, os.getpid()), daemon=True,
                                         name="episodes-worker")
-        process.start()
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child starts ignoring Ctrl-C too
+        try:
+            process.start()
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
         theirs.close()
         worker = _Worker(process, ours)
         self._workers.append(worker)
         return worker
 
     def submit(self, task_id: int, task: Any) -> None:
+        for idle in [w for w in self._workers if w.task_id is None and not w.process.is_alive()]:
+            self._retire(idle)  # died between tasks (out of memory): not this task's fault
         worker = next((w for w in self._workers if w.task_id is None), None)
         if worker is None:
             worker = self._start()
