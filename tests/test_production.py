@@ -263,8 +263,16 @@ def test_killing_only_the_driver_takes_its_workers_and_lock_with_it(project, ton
 def test_ctrl_c_stops_cleanly_and_manifest_feed_and_files_agree(project, tone_engine):
     run(project, base_url="https://example.org/pod")
     own_sentences(project)
-    victim = cli_build(project, "--base-url", "https://example.org/pod", delay_s=0.3, jobs=2)
-    time.sleep(3.0)
+    manifest = project / "out" / "test-series" / "manifest.json"
+
+    def checksums() -> set[str]:
+        return {e["file_sha256"] for e in json.loads(manifest.read_text())["episodes"]}
+
+    before = checksums()
+    victim = cli_build(project, "--base-url", "https://example.org/pod", delay_s=1.5, jobs=2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and checksums() <= before:  # interrupt after the first new commit
+        time.sleep(0.1)
     victim.send_signal(signal.SIGINT)
     output = victim.communicate(timeout=30)[0].decode()
     assert victim.returncode == 130, output
