@@ -140,8 +140,8 @@ def main() -> None:
 
         base = audio_state(project)
         scripts = project / "scripts" / SERIES
-        edit(scripts / "03-qlora.md", "Neural network weights roughly follow a bell curve.",
-             "Neural network weights roughly follow a bell-shaped curve.")
+        edit(scripts / "03-qlora.md", "so little information is lost.",
+             "so very little information is lost.")
         one, _ = cli(project, "build")
         after = audio_state(project)
         audio, files = changed(base, after)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..errors import EngineError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ..settings import VoiceProfile
 
 
@@ -30,6 +30,7 @@ class PiperEngine:
         return " | ".join("".join(sentence) for sentence in self.voice.phonemize(text))
 
     def synthesize(self, text: str, rate: float) -> np.ndarray:
+        import numpy as np
         from piper import SynthesisConfig
 
         config = SynthesisConfig(
