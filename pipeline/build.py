@@ -770,6 +770,8 @@ def _executor_factory(options: BuildOptions) -> Callable[[list[Step]], Executor]
 
         memory = max(spec_of(s.job.voice.engine).memory_gb for s in steps)
         workers = default_workers(memory, options.jobs)
+        if not options.jobs:  # one episode gains nothing from several processes, and pays for starting them
+            workers = min(workers, len(steps))
         return make_executor(options.executor, workers, options.ray_address)
     return factory
 
