@@ -230,7 +230,7 @@ def _report_build(report: BuildReport) -> None:
     line = (f"\n{counts['built']} built, {counts['retagged'] + counts['captioned']} updated in place, "
             f"{counts['up-to-date']} up to date, {failed} failed.")
     if report.executor:
-        line += f" Work ran on {report.executor}."
+        line += f" Audio work: {report.executor}."
     if report.retried:
         line += f" {report.retried} task{'s' if report.retried > 1 else ''} retried after a worker died."
     console.print(line)
