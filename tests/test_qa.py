@@ -23,7 +23,7 @@ from pipeline.qa.asr import (
 from pipeline.qa.audit import audit_lexicon, word_heard
 from pipeline.qa.check import EpisodeSpeech, better_reading, check_speech
 from pipeline.qa.score import (
-    Sentence, SentenceCheck, align_words, assign_words, check_sentences, join_split_numbers, longest_wrong_run, normalise,
+    Sentence, SentenceCheck, align_words, assign_words, check_sentences, error_count, join_split_numbers, longest_wrong_run, normalise,
     snap_to_onsets, summarise,
 )
 from pipeline.settings import load_voice
@@ -86,9 +86,24 @@ def test_alignment_counts_substitutions_deletions_and_insertions():
     assert longest_wrong_run(align_words(["a", "b"], ["a", "b", "x", "y", "z", "w"])) == 4
 
 
-def test_numbers_split_by_the_word_splitter_are_joined():
-    joined = join_split_numbers([Word(0, 1, "13,", 1), Word(1, 2, "000", 1), Word(2, 3, "people.", 1)])
-    assert [w.text for w in joined] == ["13,000", "people."]
+def test_possessive_heard_as_is_matches():
+    steps = align_words(["openais", "instructgpt"], ["open", "ai", "is", "instruct", "gpt"])
+    assert all(s.kind == "ok" for s in steps)
+    assert error_count(align_words(["openai", "is"], ["open", "ai", "is"])) == 0
+    assert error_count(align_words(["metas", "model"], ["meta", "is", "model"])) == 0
+    assert error_count(align_words(["metas", "model"], ["met", "a", "model"])) == 2
+
+
+def test_number_words_match_their_homophones():
+    assert error_count(align_words(["two", "lessons", "stand", "out"], ["to", "lessons", "standout"])) == 0
+    assert error_count(align_words(["two", "lessons"], ["ten", "lessons"])) == 1
+
+
+@pytest.mark.parametrize("pieces", [("13,", "000"), ("13", ",000"), (" 13,", " 000")])
+def test_numbers_split_by_the_word_splitter_are_joined(pieces):
+    joined = join_split_numbers([Word(0, 1, pieces[0], 1), Word(1, 2, pieces[1], 1), Word(2, 3, "people.", 1)])
+    assert [w.text.strip() for w in joined] == ["13,000", "people."]
+    assert [w.text for w in join_split_numbers([Word(0, 1, "13", 1), Word(1, 2, "000", 1)])] == ["13", "000"]
 
 
 def test_words_go_to_the_sentence_holding_their_midpoint():

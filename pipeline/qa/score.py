@@ -36,6 +36,8 @@ LETTER_NAMES = {
     "y": {"why"},
 }
 """A letter sounds like its name: the lexicon's "queue Lora" is heard as "Q LoRA"."""
+HOMOPHONES = [{"two", "to", "too"}, {"four", "for"}, {"eight", "ate"}, {"one", "won"}]
+"""Number words and the words that sound the same: "two lessons" is heard as "to lessons"."""
 
 
 # ---- normalisation --------------------------------------------------------------------------
@@ -80,8 +82,17 @@ class Step:
 
 
 def same_word(a: str, b: str) -> bool:
-    """Equal, or a single letter and a word that sounds like its name."""
-    return a == b or b in LETTER_NAMES.get(a, ()) or a in LETTER_NAMES.get(b, ())
+    """Equal, a single letter and a word that sounds like its name, or a number word and its
+    homophone."""
+    return (a == b or b in LETTER_NAMES.get(a, ()) or a in LETTER_NAMES.get(b, ())
+            or any(a in group and b in group for group in HOMOPHONES))
+
+
+def _joins_to(parts: Sequence[str], word: str) -> bool:
+    """`parts` run together are `word`, where a last part "is" may stand for a possessive "s":
+    "OpenAI's" and "OpenAI is" sound the same."""
+    joined = "".join(parts)
+    return joined == word or (parts[-1] == "is" and joined[:-2] + "s" == word)
 
 
 def align_words(expected: Sequence[str], heard: Sequence[str]) -> list[Step]:
@@ -108,7 +119,7 @@ def align_words(expected: Sequence[str], heard: Sequence[str]) -> list[Step]:
                 else:
                     options.append(((errors + 1, subs + 1, unlike + (e[:1] != h[:1])), "sub", 1, 1))
             for k in range(2, MAX_MERGE + 1):
-                if i >= 1 and j >= k and expected[i - 1] == "".join(heard[j - k : j]):
+                if i >= 1 and j >= k and _joins_to(heard[j - k : j], expected[i - 1]):
                     options.append((cost[i - 1][j - k], "ok", 1, k))
                 if j >= 1 and i >= k and heard[j - 1] == "".join(expected[i - k : i]):
                     options.append((cost[i - k][j - 1], "ok", k, 1))
@@ -214,16 +225,24 @@ def assign_words(words: Sequence[Word], sentences: Sequence[Sentence],
     return owned
 
 
-_SPLIT_NUMBER_RE = (re.compile(r"\d[,.]$"), re.compile(r"^\d{3}(?!\d)"))
+_SPLIT_NUMBER_RE = (
+    (re.compile(r"\d[,.]$"), re.compile(r"^\s*\d{3}(?!\d)")),
+    (re.compile(r"\d$"), re.compile(r"^[,.]\d{3}(?!\d)")),
+)
+
+
+def _split_number(before: str, after: str) -> bool:
+    return any(end.search(before) and start.match(after) for end, start in _SPLIT_NUMBER_RE)
 
 
 def join_split_numbers(words: Sequence[Word]) -> list[Word]:
-    """Whisper's word splitter cuts "13,000" into "13," and "000"; put such numbers back together."""
+    """Whisper's word splitter cuts "13,000" into "13," and "000", or into "13" and ",000"; put
+    such numbers back together."""
     joined: list[Word] = []
     for word in words:
-        if joined and _SPLIT_NUMBER_RE[0].search(joined[-1].text) and _SPLIT_NUMBER_RE[1].match(word.text):
+        if joined and _split_number(joined[-1].text, word.text):
             last = joined.pop()
-            word = Word(last.start_s, word.end_s, last.text + word.text, min(last.probability, word.probability))
+            word = Word(last.start_s, word.end_s, last.text + word.text.strip(), min(last.probability, word.probability))
         joined.append(word)
     return joined
 
