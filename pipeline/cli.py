@@ -24,7 +24,7 @@ import typer
 from typer.core import TyperGroup
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from .errors import PipelineError
 from .plan import BuildOptions
@@ -328,7 +328,8 @@ def check(
 def _print_flagged(flagged: list[dict[str, Any]]) -> None:
     if not flagged:
         return
-    table = Table("where", "expected", "heard", "word error", title=f"{len(flagged)} sentences not heard as written")
+    table = Table(Column("where", overflow="fold"), "expected", "heard", "word error",
+                  title=f"{len(flagged)} sentences not heard as written")
     for item in flagged:
         table.add_row(escape(f"{item['file']}:{item['line']}"), escape(item["expected"]), escape(item["heard"]),
                       f"{item['word_error']:.2f}")

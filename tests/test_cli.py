@@ -162,3 +162,19 @@ def test_master_any_recording_to_the_target_with_series_tags(project, tmp_path):
     assert "TRCK" not in tags
     wrong = episodes(project, "master", str(source), "-o", str(tmp_path / "x.wav"))
     assert wrong.exit_code == 2 and "--out must end in .mp3" in wrong.output
+
+
+def test_flagged_sentences_show_their_whole_file_and_line(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from pipeline import cli
+
+    console = Console(width=80, record=True, file=io.StringIO())
+    monkeypatch.setattr(cli, "errors", console)
+    place = "/a/long/project/folder/scripts/fine-tuning/05-instruction-datasets.md"
+    cli._print_flagged([{"file": place, "line": 13, "expected": "two lessons " * 6, "heard": "to lesson",
+                         "word_error": 0.5}])
+    rows = [line.split("│") for line in console.export_text().splitlines() if line.count("│") == 5]
+    assert "".join(row[1].strip() for row in rows) == f"{place}:13"
