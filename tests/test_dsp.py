@@ -155,6 +155,23 @@ def test_integrated_and_short_term_loudness_match_pyloudnorm(rate):
     assert np.max(np.abs(ours - reference_short_term)) < 1e-4
 
 
+@pytest.mark.parametrize("rate", [8000, 44100, 192000])
+def test_k_weighting_by_fft_equals_the_recursive_filter(rate):
+    """The FFT convolution with the truncated impulse response against scipy's recursion, over
+    several overlap-save blocks and sample by sample, in stereo."""
+    from scipy.signal import sosfilt
+
+    from pipeline.audio.loudness import _k_weighting, k_weighted_energy
+
+    x = np.stack([_speechlike(9.0, rate, seed=3), 0.3 * _speechlike(9.0, rate, seed=4)], axis=1)
+    filtered = sosfilt(_k_weighting(rate), x.astype(np.float64), axis=0)
+    reference = np.concatenate([[0.0], np.cumsum((filtered**2).sum(axis=1))])
+    ours = k_weighted_energy(x, rate)
+    assert len(ours) == len(reference)
+    assert np.max(np.abs(ours - reference)) <= 1e-9 * reference[-1]
+    assert np.max(np.abs(np.diff(ours) - np.diff(reference))) <= 1e-9 * np.diff(reference).max()
+
+
 def test_stereo_and_surround_loudness_match_pyloudnorm():
     left, right = _speechlike(6.0, RATE, seed=1), 0.5 * _speechlike(6.0, RATE, seed=2)
     stereo = np.stack([left, right], axis=1)
