@@ -50,8 +50,8 @@ SURROUND_WEIGHT = 1.41
 K_RESPONSE_S = 0.2
 """Length of the K-weighting impulse response that is applied (see the module's note)."""
 CHUNK_SAMPLES = 1 << 18
-"""Samples filtered or oversampled at a time (6 s at 44.1 kHz): memory stays bounded on long
-files, and the pieces fit in cache, which makes them no slower than one call."""
+"""Samples oversampled at a time (6 s at 44.1 kHz): memory stays bounded on long files, and
+the pieces fit in cache, which makes them no slower than one call."""
 
 First = TypeVar("First")
 Second = TypeVar("Second")
@@ -179,7 +179,7 @@ def _k_weighting(rate: int) -> np.ndarray:
 @functools.lru_cache(maxsize=8)
 def _k_response(rate: int) -> np.ndarray:
     """The impulse response of both K-weighting stages at `rate`, K_RESPONSE_S long, by running
-    the two biquads sample by sample (once per rate, a few milliseconds)."""
+    the two biquads sample by sample (once per rate: 20 ms at 44.1 kHz)."""
     signal = [1.0] + [0.0] * (int(K_RESPONSE_S * rate) - 1)
     for b0, b1, b2, _, a1, a2 in _k_weighting(rate):
         x1 = x2 = y1 = y2 = 0.0
