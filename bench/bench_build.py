@@ -106,6 +106,14 @@ def changed(before: dict[str, tuple[str, bytes]], after: dict[str, tuple[str, by
     return audio, files
 
 
+def rebuild(project: Path, before: dict[str, tuple[str, bytes]]) -> tuple[float, str, dict[str, tuple[str, bytes]], list[str], list[str]]:
+    """Build after a change: seconds, the CLI's output, the new audio state, and the files whose
+    decoded audio and whose bytes changed against `before`."""
+    seconds, output = cli(project, "build")
+    after = audio_state(project)
+    return (seconds, output, after, *changed(before, after))
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, (path, old)
@@ -142,34 +150,23 @@ def main() -> None:
         scripts = project / "scripts" / SERIES
         edit(scripts / "03-qlora.md", "so little information is lost.",
              "so very little information is lost.")
-        one, _ = cli(project, "build")
-        after = audio_state(project)
-        audio, files = changed(base, after)
+        one, _, after, audio, files = rebuild(project, base)
         print(f"one-sentence edit: {one:.2f} s (target <= 2 s) = {one / noop:.1f}x a no-op; audio changed in {audio}")
 
         lexicon = project / "voices" / "lexicon.yaml"
         edit(lexicon, "SLERP: slurp", "SLERP: slerp")  # a term only 07-model-merging says
-        base = after
-        lex, _ = cli(project, "build")
-        after = audio_state(project)
-        audio, files = changed(base, after)
+        lex, _, after, audio, files = rebuild(project, after)
         print(f"lexicon entry touching one episode: {lex:.2f} s; MP3s changed: {files} (target: exactly one)")
 
         series_yaml = scripts / "series.yaml"
         edit(series_yaml, 'copyright: "2026 GenAI Explained"', 'copyright: "2027 GenAI Explained"')
-        base = after
-        copyright_s, _ = cli(project, "build")
-        after = audio_state(project)
-        audio, files = changed(base, after)
+        copyright_s, _, after, audio, files = rebuild(project, after)
         print(f"copyright change: {copyright_s:.2f} s (target <= 2 s) = {copyright_s / noop:.1f}x a no-op; "
               f"re-tagged {len(files)} files, decoded audio changed in {len(audio)} (target 0)")
 
         extra = (scripts / "16-alignment-tax.md").read_text().replace("episode: 16", "episode: 17")
         (scripts / "17-alignment-tax-two.md").write_text(extra.replace("slug: alignment-tax", "slug: alignment-tax-two"))
-        base = after
-        added, output = cli(project, "build")
-        after = audio_state(project)
-        audio, files = changed(base, after)
+        added, output, after, audio, files = rebuild(project, after)
         print(f"a 17th episode: {added:.2f} s; new or changed files: {len(files)} (16 re-tagged as n/17, "
               f"1 built), decoded audio changed in {audio}")
         print(output.strip().splitlines()[-1])
