@@ -311,12 +311,10 @@ def check_cover(series: Series, memo: Memo) -> None:
 def plan_build(project: Project, catalog: Catalog, selection: Selection, options: BuildOptions,
                memo: Memo) -> BuildPlan:
     """Jobs for the selected episodes, what each needs, and (for a whole-series build) the orphans."""
-    from .audio.ffmpeg import ffmpeg_path
-
     errors = list(selection.errors)
     identities: dict[str, str] = {}
     designs: dict[str, Any] = {}
-    encoder = memo.encoder_version(ffmpeg_path())
+    encoder = memo.encoder_version(memo.ffmpeg())
     manifests: dict[str, Manifest] = {}
     steps: list[Step] = []
     warnings: list[str] = []

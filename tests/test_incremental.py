@@ -198,3 +198,45 @@ def test_a_written_form_change_rewrites_tags_and_captions_not_audio(built, tone_
     assert "The 1st sentence" in vtt
     assert "The 1st sentence" in ID3(folder(built) / "01-alpha.mp3").getall("USLT")[0].text
     assert set(statuses(run(built)).values()) == {"up-to-date"}
+
+
+
+def test_the_ffmpeg_found_is_remembered_while_its_lookup_and_file_stay(tmp_path, monkeypatch):
+    """A no-op build does not import imageio-ffmpeg to find the binary again; a changed lookup
+    or a vanished binary looks again, and EPISODES_FFMPEG is always used as it is."""
+    from pipeline.audio import ffmpeg as finder
+    from pipeline.fingerprint import Memo
+
+    monkeypatch.delenv("EPISODES_FFMPEG", raising=False)
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    first, second = tmp_path / "ffmpeg-one", tmp_path / "ffmpeg-two"
+    first.write_text("")
+    second.write_text("")
+    lookups: list[str] = []
+    current = {"binary": str(first)}
+
+    def look() -> str:
+        lookups.append(current["binary"])
+        return current["binary"]
+
+    monkeypatch.setattr(finder, "ffmpeg_path", look)
+    store = tmp_path / "memo.json"
+    memo = Memo(store)
+    assert memo.ffmpeg() == str(first)
+    memo.save()
+    current["binary"] = str(second)
+    assert Memo(store).ffmpeg() == str(first)  # remembered: no lookup
+    assert lookups == [str(first)]
+
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", "/elsewhere")  # decides the lookup: look again
+    assert Memo(store).ffmpeg() == str(second)
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE")
+
+    first.unlink()  # the remembered binary is gone: look again
+    assert Memo(store).ffmpeg() == str(second)
+    assert lookups == [str(first), str(second), str(second)]
+
+    monkeypatch.setenv("EPISODES_FFMPEG", str(first))  # named by the user: used as it is, every time
+    Memo(store).ffmpeg()
+    Memo(store).ffmpeg()
+    assert len(lookups) == 5

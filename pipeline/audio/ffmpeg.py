@@ -24,3 +24,18 @@ def ffmpeg_path() -> str:
         return imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError) as exc:
         raise AudioError(f"no ffmpeg found ({exc}); pip install imageio-ffmpeg or set EPISODES_FFMPEG") from None
+
+
+def lookup_key() -> str | None:
+    """What decides the binary `ffmpeg_path` finds in imageio-ffmpeg (its version and its own
+    IMAGEIO_FFMPEG_EXE), known without importing it; None when EPISODES_FFMPEG names the
+    binary, which needs no lookup."""
+    if os.environ.get("EPISODES_FFMPEG"):
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("imageio-ffmpeg")
+    except PackageNotFoundError:
+        package = "-"
+    return f"imageio-ffmpeg {package} {os.environ.get('IMAGEIO_FFMPEG_EXE', '')}"
