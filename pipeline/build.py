@@ -247,8 +247,8 @@ class AudioStage:
                 episode.waiting.add(key)
                 if key not in self.waiters:
                     self.waiters[key] = []
-                    self._add(_Task("speak", SpeakTask(job.voice, job.voice_identity, utterance.spoken, rate), key),
-                              self.speak_queue)
+                    task = SpeakTask(job.voice, job.voice_identity, job.voice_digests, utterance.spoken, rate)
+                    self._add(_Task("speak", task, key), self.speak_queue)
                 self.waiters[key].append(episode)
         self._progress(episode)
         if not episode.waiting:

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -56,6 +57,29 @@ def settings_digest(settings: Any) -> str:
     return digest(dataclasses.asdict(settings))
 
 
+def file_stamp(path: Path) -> list[int]:
+    """(size, mtime, inode): what says a file is still the one hashed before."""
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+
+
+@dataclass(frozen=True)
+class KnownDigests:
+    """File digests the driver already holds, sent with the work: a worker on the same machine
+    finds a file with the same stamp and need not read it again (a voice model is tens of MB,
+    XTTS's nearly 2 GB); a changed file, or any file on another machine, is hashed."""
+
+    entries: tuple[tuple[str, tuple[int, ...], str], ...] = ()
+    """(resolved path, stamp, SHA-256) per file."""
+
+    def __call__(self, path: Path) -> str:
+        where, stamp = str(path.resolve()), tuple(file_stamp(path))
+        for known_path, known_stamp, value in self.entries:
+            if known_path == where and known_stamp == stamp:
+                return value
+        return sha256_file(path)
+
+
 class Memo:
     """What a build remembers between runs to stay fast: file checksums keyed by (path, size,
     mtime, inode), so a no-op build does not read a 60 MB voice model again; each episode's
@@ -81,8 +105,7 @@ class Memo:
 
     def __call__(self, path: Path) -> str:
         """SHA-256 of a file."""
-        stat = path.stat()
-        stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        stamp = file_stamp(path)
         key = str(path.resolve())
         known = self._files.get(key)
         if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
@@ -91,6 +114,10 @@ class Memo:
         self._files[key] = [stamp, value]
         self._dirty = True
         return value
+
+    def known(self, paths: Iterable[Path]) -> KnownDigests:
+        """The digests of `paths` with their stamps, for workers on this machine (KnownDigests)."""
+        return KnownDigests(tuple((str(path.resolve()), tuple(file_stamp(path)), self(path)) for path in paths))
 
     def of(self, path: Path | None) -> str:
         """Digest of an optional file: "-" for none or a missing one."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, PipelineError
-from .fingerprint import SIDECARS_FORMAT, Memo, changed, combine, digest, settings_digest, text_code_digest
+from .fingerprint import SIDECARS_FORMAT, KnownDigests, Memo, changed, combine, digest, settings_digest, text_code_digest
 from .manifest import EpisodeResult, Manifest
 from .project import Catalog, Project, Selection, SeriesEntry, _names_of_script
 from .script import Episode
@@ -68,6 +68,8 @@ class EpisodeJob:
     production: Production
     voice: VoiceProfile
     voice_identity: str
+    voice_digests: KnownDigests
+    """The voice files' digests, so a worker here checks the identity without reading them."""
     utterances: tuple[Utterance, ...]
     tags: TagValues
     out_path: Path
@@ -169,7 +171,7 @@ def sound_digest(design: Any, file_digest) -> object:
 
 
 def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Catalog, options: BuildOptions,
-             memo: Memo, identities: dict[str, str], encoder: str,
+             memo: Memo, identities: dict[str, tuple[str, KnownDigests]], encoder: str,
              designs: dict[str, Any] | None = None) -> EpisodeJob:
     """Resolve one episode: settings layers, voice, sentences, tags and stage fingerprints."""
     from .audio import AUDIO_FORMAT
@@ -192,10 +194,11 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
         raise ConfigError(f"unknown voice {name!r} (profiles in voices/: {known})", *where)
     voice = catalog.voices[name]
     if name not in identities:
-        from .engines import voice_identity
+        from .engines import voice_files, voice_identity
 
-        identities[name] = voice_identity(voice, memo)
-    identity = identities[name]
+        known = memo.known(voice_files(voice))
+        identities[name] = voice_identity(voice, known), known
+    identity, voice_digests = identities[name]
     plan_key, utterances, warnings = planned_utterances(episode, catalog.lexicon, voice, production, memo)
     script_sha = memo(episode.path)
     tags = TagValues(
@@ -217,7 +220,7 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
         ("captions", [[u.written, u.line] for u in utterances if u.spoken] + [SIDECARS_FORMAT]),
         ("transcript", [episode.title, episode.narration, SIDECARS_FORMAT]),
     ])
-    return EpisodeJob(series, episode, production, voice, identity, utterances, tags,
+    return EpisodeJob(series, episode, production, voice, identity, voice_digests, utterances, tags,
                       project.series_out(series) / f"{episode.stem}.mp3",
                       {AUDIO: audio_key, TAGS: tags.fingerprint(memo.of), CAPTIONS: sidecars_key},
                       warnings, sound, plan_key)
@@ -312,7 +315,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
                memo: Memo) -> BuildPlan:
     """Jobs for the selected episodes, what each needs, and (for a whole-series build) the orphans."""
     errors = list(selection.errors)
-    identities: dict[str, str] = {}
+    identities: dict[str, tuple[str, KnownDigests]] = {}
     designs: dict[str, Any] = {}
     encoder = memo.encoder_version(memo.ffmpeg())
     manifests: dict[str, Manifest] = {}

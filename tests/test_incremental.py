@@ -240,3 +240,43 @@ def test_the_ffmpeg_found_is_remembered_while_its_lookup_and_file_stay(tmp_path,
     Memo(store).ffmpeg()
     Memo(store).ffmpeg()
     assert len(lookups) == 5
+
+
+def test_workers_on_this_machine_reuse_the_drivers_digests_of_unchanged_voice_files(tmp_path, monkeypatch):
+    """The worker's voice check reads a model file only if it is not the one the driver hashed."""
+    import hashlib
+
+    from pipeline import fingerprint
+    from pipeline.fingerprint import Memo
+
+    model = tmp_path / "voice.onnx"
+    model.write_bytes(b"weights" * 1000)
+    known = Memo(None).known([model])
+    read: list[Path] = []
+    real = fingerprint.sha256_file
+    monkeypatch.setattr(fingerprint, "sha256_file", lambda path: read.append(path) or real(path))
+    assert known(model) == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert read == []
+    model.write_bytes(b"other weights")  # replaced after planning: hashed, and the new digest is returned
+    assert known(model) == hashlib.sha256(b"other weights").hexdigest()
+    assert read == [model]
+
+
+def test_a_worker_refuses_a_voice_model_replaced_after_planning(tmp_path):
+    from pipeline.engines import voice_files, voice_identity
+    from pipeline.errors import EngineError
+    from pipeline.execute.tasks import SpeakTask, _checked_engine, speak
+    from pipeline.fingerprint import Memo
+    from pipeline.settings import load_voice
+
+    (tmp_path / "model.bin").write_bytes(b"planned weights")
+    profile = tmp_path / "toned.yaml"
+    profile.write_text("engine: tone\nmodel: model.bin\n")
+    voice = load_voice(profile)
+    known = Memo(None).known(voice_files(voice))
+    identity = voice_identity(voice, known)
+    assert len(speak(SpeakTask(voice, identity, known, "As planned.", 1.0)).samples) > 0
+    (tmp_path / "model.bin").write_bytes(b"other weights")
+    _checked_engine.cache_clear()  # a worker that loads the voice after the change
+    with pytest.raises(EngineError, match="not the one this build planned with"):
+        speak(SpeakTask(voice, identity, known, "Replaced.", 1.0))

@@ -139,6 +139,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def voice_files(voice: VoiceProfile) -> list[Path]:
+    """The files that define the voice (model, config, reference audio), as its engine names them."""
+    try:
+        return list(_module(voice).model_files(voice))
+    except OSError as exc:
+        raise EngineError(f"cannot read the voice's model files: {exc}", voice.path) from None
+
+
 def voice_identity(voice: VoiceProfile, file_digest: FileDigest = sha256_file) -> str:
     """What makes this voice sound the way it does, computed without loading the model: the engine,
     its packages' versions, the contents of every file that defines the voice (model, config,
@@ -148,10 +156,6 @@ def voice_identity(voice: VoiceProfile, file_digest: FileDigest = sha256_file) -
     """
     spec = spec_of(voice.engine)
     parts = [spec.name, *(f"{p}={package_version(p)}" for p in spec.version_packages)]
-    try:
-        files = _module(voice).model_files(voice)
-    except OSError as exc:
-        raise EngineError(f"cannot read the voice's model files: {exc}", voice.path) from None
-    parts += [f"{path.name}:{file_digest(path)}" for path in files]
+    parts += [f"{path.name}:{file_digest(path)}" for path in voice_files(voice)]
     parts += [f"model={voice.model}", f"speaker={voice.speaker}", f"language={voice.language}"]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]

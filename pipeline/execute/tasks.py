@@ -18,6 +18,7 @@ import numpy as np
 
 from ..audio.master import MasterResult, MasterSettings
 from ..errors import EngineError, PipelineError
+from ..fingerprint import KnownDigests
 from ..settings import Production, VoiceProfile
 
 
@@ -35,6 +36,8 @@ class SpeakTask:
     voice: VoiceProfile
     identity: str
     """The voice identity the driver computed; a worker whose model files differ refuses."""
+    digests: KnownDigests
+    """The driver's digests of the voice's files, which a worker on its machine need not recompute."""
     text: str
     rate: float
     """Engine rate: the profile's own rate times the fit's factor."""
@@ -85,10 +88,10 @@ class Finished:
 
 
 @functools.lru_cache(maxsize=8)
-def _checked_engine(voice: VoiceProfile, identity: str):
+def _checked_engine(voice: VoiceProfile, identity: str, digests: KnownDigests):
     from ..engines import load_engine, voice_identity
 
-    here = voice_identity(voice)
+    here = voice_identity(voice, digests)
     if here != identity:
         raise EngineError(f"the voice `{voice.name}` on {node_name()} is not the one this build planned with "
                           "(its model files or engine version differ); install the same project and models on "
@@ -97,7 +100,7 @@ def _checked_engine(voice: VoiceProfile, identity: str):
 
 
 def speak(task: SpeakTask) -> Spoken:
-    engine = _checked_engine(task.voice, task.identity)
+    engine = _checked_engine(task.voice, task.identity, task.digests)
     samples = engine.synthesize(task.text, task.rate)
     return Spoken(np.asarray(samples, dtype=np.float32), int(engine.sample_rate), node_name())
 
