@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, PipelineError
-from .fingerprint import SIDECARS_FORMAT, KnownDigests, Memo, changed, combine, digest, settings_digest, text_code_digest
+from .fingerprint import (
+    SIDECARS_FORMAT, KnownDigests, Memo, changed, combine, digest, settings_digest, text_code_digest,
+)
 from .manifest import EpisodeResult, Manifest
 from .project import Catalog, Project, Selection, SeriesEntry, _names_of_script
 from .script import Episode
