@@ -40,7 +40,6 @@ from .manifest import EpisodeResult, Manifest
 from .plan import AUDIO, CAPTIONS, TAGS, BuildOptions, BuildPlan, EpisodeJob, Orphan, Step, file_sha256, plan_build
 from .project import Catalog, Project, load_catalog, select
 from .settings import Series
-from .sidecars import caption_cues, sidecar_files
 from .tags import retag, write_tags
 
 if TYPE_CHECKING:
@@ -514,6 +513,8 @@ class Driver:
     def write_captions(self, job: EpisodeJob, spans: list[tuple[float, float]],
                        word_starts: list[list[float] | None] | None = None) -> list[Cue]:
         """Captions and transcript for the sentences at `spans` (and their words' onsets, if known)."""
+        from .sidecars import caption_cues, sidecar_files  # srt and webvtt: only when captions change
+
         cues = caption_cues(job.utterances, spans, word_starts)
         for suffix, data in sidecar_files(job.episode, cues).items():
             write_if_changed(job.out_path.with_suffix(suffix), data, self.staging)
@@ -570,14 +571,13 @@ class Driver:
         interrupt cannot split."""
         job = episode.job
         report = finished.mastered.report
-        cues = caption_cues(job.utterances, finished.spans)
         try:
             with deferred_signals():
                 with replacing(job.out_path, self.staging) as temporary:
                     temporary.write_bytes(finished.mp3)
                     write_tags(temporary, job.tags, self.cover(job.series))
                     tagged = temporary.read_bytes()
-                self.write_captions(job, finished.spans)
+                cues = self.write_captions(job, finished.spans)
                 if finished.plot_png is not None:
                     write_if_changed(job.out_path.with_suffix(".png"), finished.plot_png, self.staging)
                 choice = episode.fit
