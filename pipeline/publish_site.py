@@ -7,6 +7,7 @@ from pathlib import Path
 from .files import ensure_folder, output_lock
 from .manifest import Manifest
 from .project import Project, load_catalog
+from .settings import SITE_FOLDER
 from .urls import check_base_url
 from .publish.site import SiteReport, publish_site
 
@@ -19,7 +20,7 @@ def publish_project(project: Project, base_url: str | None, to: Path | None) -> 
     catalog = load_catalog(project)
     if catalog.errors:
         raise catalog.errors[0]
-    target = (to or project.out_dir / "site").resolve()
+    target = (to or project.out_dir / SITE_FOLDER).resolve()
     inside_out = project.out_dir.resolve() in target.parents
     staging = project.staging_dir if inside_out else target / ".partial"
     ensure_folder(project.out_dir)

@@ -323,12 +323,20 @@ def _cover_problem(cover: Path, project_root: Path, exists: bool) -> str | None:
     return None
 
 
+SITE_FOLDER = "site"
+"""out/'s folder for the public site (`episodes publish`), so no series may have this name."""
+
+
 def load_series(folder: Path, require_cover: bool = True) -> Series:
     """Parse `<folder>/series.yaml` into a Series; raises ConfigError naming the line.
 
     `require_cover=False` accepts a cover that does not exist yet (for drawing it).
     """
     path = folder / "series.yaml"
+    if folder.name == SITE_FOLDER:
+        raise ConfigError(f"a series folder may not be named `{SITE_FOLDER}`: its episodes would go to "
+                          f"out/{SITE_FOLDER}/, where `episodes publish` writes the public site; rename the folder",
+                          folder)
     data = load_yaml_file(path)
     known = set(_SERIES_TEXT_FIELDS) | {"cover", "production", "explicit", "sound"}
     for key in data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,14 @@ def test_broken_series_file_is_the_only_error_for_its_targets(project, tone_engi
     report = run(project, ["alpha"])
     assert report.results == []
     assert [str(e) for e in report.errors] == [f"{series}:6: `target_duration_s` must be a float, got 'soon'"]
+
+
+def test_series_folder_named_site_is_refused_and_the_others_build(project, tone_engine):
+    site = project / "scripts" / "site"
+    shutil.copytree(project / "scripts" / "test-series", site)
+    report = run(project, [])
+    assert [str(e) for e in report.errors] == [
+        f"{site}: a series folder may not be named `site`: its episodes would go to out/site/, where "
+        "`episodes publish` writes the public site; rename the folder"]
+    assert [r.file for r in report.results if r.status == "built"] == ["01-alpha.mp3", "02-beta.mp3", "03-gamma.mp3"]
+    assert not (project / "out" / "site").exists()
