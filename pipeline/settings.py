@@ -284,6 +284,8 @@ class Series:
     explicit: bool = False
     base_url: str = ""
     """Where out/<series>/ is published; the feed's enclosure URLs start with it."""
+    podcast_guid: str = ""
+    """The feed's `podcast:guid`, kept when the feed moves; empty: derived from the feed's URL."""
     production: Production = field(default_factory=Production)
     sound: LineDict | None = None
     """The series' `sound:` mapping as written (key lines kept), for the sound stage to read."""
@@ -300,7 +302,7 @@ class Series:
 
 
 _SERIES_TEXT_FIELDS = ("title", "topic", "album", "author", "description", "genre", "language", "copyright",
-                       "category", "base_url")
+                       "category", "base_url", "podcast_guid")
 
 
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
@@ -369,6 +371,14 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
         from .urls import check_base_url
 
         values["base_url"] = check_base_url(values["base_url"], "base_url", path, data.line_of("base_url"))
+    if values.get("podcast_guid"):
+        import uuid
+
+        try:
+            values["podcast_guid"] = str(uuid.UUID(values["podcast_guid"]))
+        except ValueError:
+            raise ConfigError(f"`podcast_guid` must be a UUID such as 917393e3-1b1e-5cef-ace4-edaa54e1f810 "
+                              f"(got {values['podcast_guid']!r})", path, data.line_of("podcast_guid")) from None
     production = LineDict() if data.get("production") is None else data["production"]
     if not isinstance(production, dict):
         raise ConfigError("`production` must be a mapping", path, data.line_of("production"))

@@ -3,6 +3,7 @@ exactly that rule's message, one line naming the feed and the element."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import uuid
 from pathlib import Path
@@ -201,3 +202,15 @@ def test_podcast_guid_matches_the_namespace_examples():
     assert podcast_guid("https://mp3s.nashownotes.com/pc20rss.xml") == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
     assert podcast_guid("http://podnews.net/rss/") == "9b024349-ccf0-5f69-a609-6b82873eab3c"
     assert uuid.UUID(podcast_guid(URL + "feed.xml")).version == 5
+
+
+def test_podcast_guid_from_the_series_file_is_kept_when_the_feed_moves(files):
+    kept = "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    info = dataclasses.replace(series(files), podcast_guid=kept)
+    guids = {}
+    for url in (URL, "https://new-host.example.net/podcasts/show/"):
+        for name, show in (("derived", series(files)), ("kept", info)):
+            root = etree.fromstring(render_feed(show, [], url, None))
+            guids[name, url] = channel(root).findtext(f"{{{PODCAST_NS}}}guid")
+    assert guids["derived", URL] != guids["derived", "https://new-host.example.net/podcasts/show/"]
+    assert guids["kept", URL] == guids["kept", "https://new-host.example.net/podcasts/show/"] == kept

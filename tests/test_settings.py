@@ -100,6 +100,7 @@ def test_nested_settings_in_front_matter_name_their_own_line(tmp_path):
         ("title: T\nauthor: A\nsound: rain\n", 3, "`sound` must be a mapping"),
         ("title: [T]\nauthor: A\n", 1, "`title` must be text"),
         ("title: T\nauthor: A\ncover: \"a\\0b.png\"\n", 3, "cover path"),
+        ("title: T\nauthor: A\npodcast_guid: show-2026\n", 3, "`podcast_guid` must be a UUID"),
     ],
 )
 def test_more_series_errors(tmp_path, yaml_text, line, fragment):
@@ -206,3 +207,8 @@ def test_yaml_that_pyyaml_cannot_build_is_a_config_error(tmp_path, text, line):
 
 def test_dates_stay_text_for_the_field_to_check():
     assert parse_yaml_mapping("date: 2026-02-19\n", Path("x.yaml"))["date"] == "2026-02-19"
+
+
+def test_podcast_guid_is_read_in_its_canonical_form(tmp_path):
+    (tmp_path / "series.yaml").write_text("title: T\nauthor: A\npodcast_guid: 917393E3-1B1E-5CEF-ACE4-EDAA54E1F810\n")
+    assert load_series(tmp_path).podcast_guid == "917393e3-1b1e-5cef-ace4-edaa54e1f810"

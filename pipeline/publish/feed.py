@@ -129,7 +129,7 @@ def render_feed(series: Series, published: list[PublishedEpisode], series_url: s
         feed.image(url=series_url + cover.file_name, title=series.album, link=series_url)
         extra.channel_tag(f"{{{ITUNES_NS}}}image", href=series_url + cover.file_name)
     extra.channel_tag(f"{{{ITUNES_NS}}}explicit", "true" if series.explicit else "false")
-    extra.channel_tag(f"{{{PODCAST_NS}}}guid", podcast_guid(feed_url))
+    extra.channel_tag(f"{{{PODCAST_NS}}}guid", series.podcast_guid or podcast_guid(feed_url))
     built = [moment for p in published if (moment := _instant(p.result.built_at or "")) is not None]
     if built:  # feedgen would stamp the current time; the newest build keeps the feed reproducible
         feed.lastBuildDate(max(built))
