@@ -417,6 +417,7 @@ class AudioStage:
                 self.retried += 1
                 for episode in episodes:
                     episode.retried += 1
+                    episode.warnings.append(f"retried {self._doing(task)}: {outcome.detail}")
                 (self.finish_queue if task.kind == "finish" else self.speak_queue).appendleft(outcome.task_id)
                 return
             del self.tasks[outcome.task_id]

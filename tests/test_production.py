@@ -97,6 +97,21 @@ def test_a_worker_that_dies_once_is_replaced_and_its_sentence_retried(project, t
     assert report.results[1].retried == 1
 
 
+def test_a_worker_that_hangs_is_stopped_after_the_time_out_and_its_sentence_retried(project, tone_engine,
+                                                                                     monkeypatch, tmp_path):
+    own_sentences(project)
+    hang = tmp_path / "hang"
+    hang.write_text(f"beta {os.getpid()}")
+    monkeypatch.setenv("EPISODES_TONE_HANG_FILE", str(hang))
+    monkeypatch.setenv("EPISODES_TASK_TIMEOUT_S", "4")
+    report = run(project, jobs=2)
+    assert not hang.exists()  # a worker took the word and hung
+    assert not report.failed and report.retried == 1
+    assert [r.status for r in report.results] == ["built"] * 3
+    assert report.results[1].retried == 1
+    assert any("gave no answer in 4 s and was stopped" in w for w in report.results[1].warnings), report.results[1].warnings
+
+
 def test_a_worker_that_dies_every_time_fails_only_its_episode(project, tone_engine, monkeypatch):
     own_sentences(project)
     monkeypatch.setenv("EPISODES_TONE_DIE_ON", "gamma")

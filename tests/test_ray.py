@@ -51,15 +51,17 @@ def _workers_see_the_tone_engine() -> tuple[list[str], str | None]:
 
 
 @pytest.fixture(scope="module")
-def cluster(_tone_engine_plugin):
+def cluster(_tone_engine_plugin, tmp_path_factory):
     """A head and one more node (1 CPU each, the second with one GPU), started with the tone engine
-    plugin on PYTHONPATH (workers inherit the nodes' environment) and a slowed tone engine; stopped,
-    every process, at the end."""
+    plugin on PYTHONPATH (workers inherit the nodes' environment), a slowed tone engine, and
+    `cluster.hang_file` for a test to make a voice actor hang; stopped, every process, at the end."""
     from ray.cluster_utils import Cluster
 
+    hang_file = tmp_path_factory.mktemp("ray-hang") / "hang"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RAY_DISABLE_USAGE_STATS", "1")
         patch.setenv("EPISODES_TONE_DELAY_S", DELAY_S)  # the nodes keep it; this process drops it after
+        patch.setenv("EPISODES_TONE_HANG_FILE", str(hang_file))
         cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
         try:
             cluster.add_node(num_cpus=1, num_gpus=1)  # declared, not real: Ray schedules GPU shares on it
@@ -74,6 +76,7 @@ def cluster(_tone_engine_plugin):
         finally:
             ray.shutdown()
         assert "tone" in engines and delay == DELAY_S, "Ray workers must see the tone engine plugin and its delay"
+        cluster.hang_file = hang_file
         yield cluster
     finally:
         cluster.shutdown()
@@ -225,6 +228,18 @@ def test_a_voice_worker_killed_mid_build_costs_a_retry_and_the_build_completes(c
     while Path(f"/proc/{killed[0]}").exists() and time.monotonic() < deadline:
         time.sleep(0.1)  # reaped by its raylet
     assert not Path(f"/proc/{killed[0]}").exists()
+
+
+def test_a_hung_voice_actor_is_stopped_after_the_time_out_and_the_build_completes(cluster, project, tone_engine,
+                                                                                  monkeypatch):
+    own_sentences(project)
+    cluster.hang_file.write_text(f"beta {os.getpid()}")
+    monkeypatch.setenv("EPISODES_TASK_TIMEOUT_S", "15")  # longer than a new actor takes to start and speak
+    report = ray_build(project, cluster)
+    assert not cluster.hang_file.exists()  # an actor took the word and hung
+    assert report.retried == 1 and report.results[1].retried == 1
+    assert any("Ray voice actor gave no answer in 15 s and was stopped" in w for w in report.results[1].warnings)
+    assert_every_episode_passes(report, project)
 
 
 def test_a_task_error_fails_only_its_episode_with_file_and_line(cluster, project, tone_engine):

@@ -5,8 +5,10 @@ Fast and deterministic, so trimming, pauses, fitting and levelling can be tested
 in the driver's process or in worker processes (conftest registers the entry point for both).
 Behaviour for fault tests comes from the environment, which workers inherit:
 EPISODES_TONE_DELAY_S (seconds to sleep per sentence), EPISODES_TONE_DIE_ON (a word: a worker
-speaking a sentence holding it exits at once, as if killed) and EPISODES_TONE_DIE_ONCE (a marker
-file: only the first such worker dies).
+speaking a sentence holding it exits at once, as if killed), EPISODES_TONE_DIE_ONCE (a marker
+file: only the first such worker dies) and EPISODES_TONE_HANG_FILE (a file holding a word and the
+driver's process id: the first other process to speak a sentence holding the word removes the
+file and hangs, as a deadlocked engine would).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class ToneEngine:
                 if once:
                     open(once, "w").close()
                 os._exit(9)  # only in a worker process: the driver itself never dies here
+        _hang_if_asked(text)
         if "explode" in text:
             raise RuntimeError("model exploded")
         CALLS.append((text, rate))
@@ -54,6 +57,20 @@ class ToneEngine:
             parts += [tone.astype(np.float32), np.zeros(int(0.04 * self.sample_rate / rate), dtype=np.float32)]
         parts.append(np.zeros(int(0.3 * self.sample_rate), dtype=np.float32))
         return np.concatenate(parts)
+
+
+def _hang_if_asked(text: str) -> None:
+    marker = os.environ.get("EPISODES_TONE_HANG_FILE")
+    try:
+        word, driver = Path(marker).read_text().split() if marker else ("", "")
+    except (OSError, ValueError):
+        return
+    if word and word in text and os.getpid() != int(driver):
+        try:
+            os.remove(marker)
+        except FileNotFoundError:
+            return  # another worker took it
+        time.sleep(3600)
 
 
 def model_files(profile) -> list[Path]:

@@ -8,8 +8,8 @@ values out) and is the only one that reads the cache and writes out/. An executo
     local   worker processes on this machine, each keeping the voices it loaded (default)
     ray     voice actors and mastering tasks on a Ray cluster (`--executor ray`)
 
-A task whose worker died is reported `lost`; the driver runs it once more, then fails only the
-episodes that needed it.
+A task whose worker died, or held it past `hung_after_s()` (hung), is reported `lost`; the driver
+runs it once more, then fails only the episodes that needed it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import PipelineError
+
+
+TASK_TIMEOUT_S = 600.0
+"""A task running longer than this ($EPISODES_TASK_TIMEOUT_S) is taken as hung: its worker is
+stopped and the task run once more. A sentence or a mastering pass takes seconds."""
+
+
+def hung_after_s() -> float:
+    """TASK_TIMEOUT_S, or $EPISODES_TASK_TIMEOUT_S where it is set."""
+    return float(os.environ.get("EPISODES_TASK_TIMEOUT_S") or TASK_TIMEOUT_S)
 
 
 @dataclass(frozen=True)

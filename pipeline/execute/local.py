@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from . import Outcome, attempt, limit_threads
+from . import Outcome, attempt, hung_after_s, limit_threads
 
 
 class InlineExecutor:
@@ -84,11 +84,6 @@ def _serve(conn: Connection, threads: int, parent: int) -> None:
             return
 
 
-TASK_TIMEOUT_S = 600.0
-"""A task running longer than this ($EPISODES_TASK_TIMEOUT_S) is taken as hung: its worker is
-stopped and the task run once more. A sentence or a mastering pass takes seconds."""
-
-
 @dataclass
 class _Worker:
     process: Any
@@ -103,7 +98,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int, threads: int, task_timeout_s: float | None = None):
         self.capacity = workers
-        self.task_timeout_s = task_timeout_s or float(os.environ.get("EPISODES_TASK_TIMEOUT_S") or TASK_TIMEOUT_S)
+        self.task_timeout_s = task_timeout_s or hung_after_s()
         self.description = f"{workers} worker processes"
         self._threads = threads
         self._context = multiprocessing.get_context("spawn")

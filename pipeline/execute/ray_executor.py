@@ -9,14 +9,17 @@ Actors reserve no CPU (`num_cpus=0`): the driver already runs at most `capacity`
 tasks at once, and actors holding a CPU each for life would leave none for mastering tasks, which
 would then wait forever. A voice's `gpus` share becomes its actors' `num_gpus`. Ray retries nothing
 itself (`max_restarts=0`, `max_task_retries=0`, `max_retries=0`): a dead worker's task is reported
-`lost` and the driver's retry count stays true; a dead actor is replaced by a new one. Tasks and
-results are plain values (numpy arrays, bytes), so nodes share no file system.
+`lost` and the driver's retry count stays true; a dead actor is replaced by a new one. A task held
+past the hung-task time-out (as for local workers) is stopped the same way: its actor killed, or
+the mastering task cancelled. Tasks and results are plain values (numpy arrays, bytes), so nodes
+share no file system.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from collections import deque
 from dataclasses import dataclass
 from types import ModuleType
@@ -24,7 +27,7 @@ from typing import Any
 
 from ..errors import PipelineError
 from ..settings import VoiceProfile
-from . import Outcome, attempt, limit_threads
+from . import Outcome, attempt, hung_after_s, limit_threads
 from .tasks import SpeakTask
 
 INSTALL_HINT = "pip install -e '.[ray]'"
@@ -142,6 +145,9 @@ class RayExecutor:
         """Sentences whose voice has no idle actor yet."""
         self._running: dict[Any, tuple[int, _Actor | None]] = {}
         """Result reference -> (task id, the actor speaking it, or None for a mastering task)."""
+        self._started: dict[Any, float] = {}
+        """Result reference -> when it was handed to Ray (monotonic seconds)."""
+        self.task_timeout_s = hung_after_s()
         self._ended: list[Outcome] = []
         """Tasks that ended without running (a voice the cluster cannot hold), for the next poll."""
         self._closed = False
@@ -151,7 +157,7 @@ class RayExecutor:
             self._waiting.append((task_id, task))
             self._dispatch()
         else:
-            self._running[self._master.remote(task_id, task, THREADS)] = (task_id, None)
+            self._start(self._master.remote(task_id, task, THREADS), task_id, None)
 
     def poll(self, timeout_s: float) -> list[Outcome]:
         ray = self._ray
@@ -162,6 +168,7 @@ class RayExecutor:
             if ready:
                 ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
             outcomes += [self._collect(ref) for ref in ready]
+            outcomes += self._stop_hung()
         self._dispatch()
         return outcomes
 
@@ -177,6 +184,7 @@ class RayExecutor:
             for actor in actors:
                 ray.kill(actor.handle, no_restart=True)
         self._running.clear()
+        self._started.clear()
         self._actors.clear()
         self._waiting.clear()
         if self._owner:
@@ -197,7 +205,11 @@ class RayExecutor:
                 self._waiting.append((task_id, task))
                 continue
             actor.task_id = task_id
-            self._running[actor.handle.speak.remote(task_id, task)] = (task_id, actor)
+            self._start(actor.handle.speak.remote(task_id, task), task_id, actor)
+
+    def _start(self, ref: Any, task_id: int, actor: _Actor | None) -> None:
+        self._running[ref] = (task_id, actor)
+        self._started[ref] = time.monotonic()
 
     def _idle_actor(self, voice: VoiceProfile) -> _Actor | None:
         actors = self._actors.setdefault(voice, [])
@@ -210,8 +222,25 @@ class RayExecutor:
 
     # outcomes
 
+    def _stop_hung(self) -> list[Outcome]:
+        """Stop every task held past the time-out (a deadlocked engine, a worker that cannot be
+        placed): its actor is killed, or the mastering task cancelled, and the task reported lost."""
+        now, outcomes = time.monotonic(), []
+        for ref in [r for r, started in self._started.items() if now - started > self.task_timeout_s]:
+            task_id, actor = self._running.pop(ref)
+            del self._started[ref]
+            if actor is None:
+                self._ray.cancel(ref, force=True)
+            else:
+                self._retire(actor)
+            what = "voice actor" if actor is not None else "mastering task"
+            outcomes.append(Outcome(task_id, lost=True,
+                                    detail=f"Ray {what} gave no answer in {self.task_timeout_s:.0f} s and was stopped"))
+        return outcomes
+
     def _collect(self, ref: Any) -> Outcome:
         task_id, actor = self._running.pop(ref)
+        del self._started[ref]
         try:
             outcome = self._ray.get(ref)
         except self._lost as exc:
