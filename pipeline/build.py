@@ -31,7 +31,7 @@ from .audio import fit
 from .cache import CorruptEntry, SentenceCache
 from .cache_admin import project_keys
 from .errors import DurationError, PipelineError, ScriptError
-from .execute import Executor, Outcome, default_workers, make_executor
+from .execute import Executor, Outcome, default_workers, hung_after_s, make_executor
 from .files import (deferred_signals, ensure_folder, ignoring_signals, output_lock, remove_partials, replacing,
                     write_if_changed)
 from .fingerprint import Memo, sentence_key
@@ -417,11 +417,12 @@ class AudioStage:
                 self.retried += 1
                 for episode in episodes:
                     episode.retried += 1
-                    episode.warnings.append(f"retried {self._doing(task)}: {outcome.detail}")
+                labels = ", ".join(e.job.label for e in episodes)
+                self.warnings.append(f"{labels}: retried {self._doing(task)} ({outcome.detail})")
                 (self.finish_queue if task.kind == "finish" else self.speak_queue).appendleft(outcome.task_id)
                 return
             del self.tasks[outcome.task_id]
-            self._task_failed(task, f"a worker died twice while {self._doing(task)} ({outcome.detail})")
+            self._task_failed(task, f"a worker was lost twice while {self._doing(task)} ({outcome.detail})")
             return
         del self.tasks[outcome.task_id]
         if outcome.error is not None:
@@ -785,6 +786,7 @@ def build(project: Project, targets: list[str], options: BuildOptions, events: B
     (in any order); the returned report is in episode order.
     """
     events = events or BuildEvents()
+    hung_after_s()  # a bad $EPISODES_TASK_TIMEOUT_S is said before any work, whatever runs the tasks
     catalog = load_catalog(project)
     selection = select(catalog, targets)
     ensure_folder(project.out_dir)

@@ -335,8 +335,8 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
     `require_cover=False` accepts a cover that does not exist yet (for drawing it).
     """
     path = folder / "series.yaml"
-    if folder.name == SITE_FOLDER:
-        raise ConfigError(f"a series folder may not be named `{SITE_FOLDER}`: its episodes would go to "
+    if folder.name.casefold() == SITE_FOLDER:  # also `Site`: the same folder on macOS and Windows
+        raise ConfigError(f"a series folder may not be named `{folder.name}`: its episodes would go to "
                           f"out/{SITE_FOLDER}/, where `episodes publish` writes the public site; rename the folder",
                           folder)
     data = load_yaml_file(path)

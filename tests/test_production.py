@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import random
 import shutil
 import signal
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 from pipeline.build import build
 from pipeline.cache import SentenceCache
 from pipeline.cli import app
-from pipeline.errors import LockedError
+from pipeline.errors import ConfigError, LockedError
 from pipeline.files import output_lock
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
@@ -103,13 +104,24 @@ def test_a_worker_that_hangs_is_stopped_after_the_time_out_and_its_sentence_retr
     hang = tmp_path / "hang"
     hang.write_text(f"beta {os.getpid()}")
     monkeypatch.setenv("EPISODES_TONE_HANG_FILE", str(hang))
-    monkeypatch.setenv("EPISODES_TASK_TIMEOUT_S", "4")
+    monkeypatch.setenv("EPISODES_TASK_TIMEOUT_S", "10")  # a new worker starts in about a second
     report = run(project, jobs=2)
     assert not hang.exists()  # a worker took the word and hung
     assert not report.failed and report.retried == 1
     assert [r.status for r in report.results] == ["built"] * 3
     assert report.results[1].retried == 1
-    assert any("gave no answer in 4 s and was stopped" in w for w in report.results[1].warnings), report.results[1].warnings
+    retries = [w for w in report.warnings if "retried" in w]
+    assert len(retries) == 1 and re.fullmatch(r"test-series/02-beta: retried speaking '.*beta.*' \(worker process \d+ "
+                                              r"gave no answer in 10 s and was stopped\)", retries[0]), retries
+
+
+@pytest.mark.parametrize("given", ["0", "-5", "soon", "inf"])
+def test_a_time_out_that_is_not_a_positive_number_is_refused_before_any_work(project, tone_engine, monkeypatch, given):
+    monkeypatch.setenv("EPISODES_TASK_TIMEOUT_S", given)
+    with pytest.raises(ConfigError, match=re.escape(f"$EPISODES_TASK_TIMEOUT_S must be a positive number of seconds "
+                                                    f"(got {given!r})")):
+        run(project, jobs=2)
+    assert not (project / "out" / "test-series").exists()
 
 
 def test_a_worker_that_dies_every_time_fails_only_its_episode(project, tone_engine, monkeypatch):
@@ -117,7 +129,7 @@ def test_a_worker_that_dies_every_time_fails_only_its_episode(project, tone_engi
     monkeypatch.setenv("EPISODES_TONE_DIE_ON", "gamma")
     report = run(project, jobs=2)
     assert [r.status for r in report.results] == ["built", "built", "error"]
-    assert "a worker died twice while speaking" in report.results[2].error
+    assert "a worker was lost twice while speaking" in report.results[2].error
     assert str(project / "scripts" / "test-series" / "03-gamma.md") in report.results[2].error
     assert report.retried in (1, 2)  # each of its sentences at most once; no retry for a failed episode
 

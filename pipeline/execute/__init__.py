@@ -14,13 +14,14 @@ runs it once more, then fails only the episodes that needed it.
 
 from __future__ import annotations
 
+import math
 import os
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import PipelineError
+from ..errors import ConfigError, PipelineError
 
 
 TASK_TIMEOUT_S = 600.0
@@ -29,8 +30,17 @@ stopped and the task run once more. A sentence or a mastering pass takes seconds
 
 
 def hung_after_s() -> float:
-    """TASK_TIMEOUT_S, or $EPISODES_TASK_TIMEOUT_S where it is set."""
-    return float(os.environ.get("EPISODES_TASK_TIMEOUT_S") or TASK_TIMEOUT_S)
+    """TASK_TIMEOUT_S, or $EPISODES_TASK_TIMEOUT_S where it is set (a positive number of seconds)."""
+    given = os.environ.get("EPISODES_TASK_TIMEOUT_S", "").strip()
+    if not given:
+        return TASK_TIMEOUT_S
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0 or math.isinf(seconds):
+        raise ConfigError(f"$EPISODES_TASK_TIMEOUT_S must be a positive number of seconds (got {given!r})")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,7 @@ class Outcome:
     value: Any = None
     error: PipelineError | None = None
     lost: bool = False
-    """The worker running it died (killed, out of memory, crashed)."""
+    """The worker running it died (killed, out of memory, crashed) or held it past the time-out."""
     detail: str = ""
     """The worker's traceback, for --debug."""
 

@@ -124,6 +124,7 @@ class RayExecutor:
     """Voice actors and mastering tasks on a Ray cluster (or a local Ray instance)."""
 
     def __init__(self, address: str | None):
+        self.task_timeout_s = hung_after_s()
         ray = import_ray()
         self._ray = ray
         self._owner = not ray.is_initialized()
@@ -147,7 +148,6 @@ class RayExecutor:
         """Result reference -> (task id, the actor speaking it, or None for a mastering task)."""
         self._started: dict[Any, float] = {}
         """Result reference -> when it was handed to Ray (monotonic seconds)."""
-        self.task_timeout_s = hung_after_s()
         self._ended: list[Outcome] = []
         """Tasks that ended without running (a voice the cluster cannot hold), for the next poll."""
         self._closed = False
