@@ -137,6 +137,20 @@ def test_a_voice_gets_an_actor_per_cpu_or_as_many_as_the_gpus_hold(tmp_path):
         voice_actors(voice(2), 16, 1.0)
 
 
+def test_a_hung_mastering_task_is_cancelled_and_reported_lost():
+    cancelled = []
+    executor = RayExecutor.__new__(RayExecutor)  # no cluster: only the bookkeeping is under test
+    executor._ray = type("FakeRay", (), {"cancel": staticmethod(lambda ref, force: cancelled.append((ref, force)))})
+    executor.task_timeout_s = 10.0
+    executor._running = {"hung": (7, None), "busy": (8, None)}
+    executor._started = {"hung": time.monotonic() - 11.0, "busy": time.monotonic()}
+    outcomes = executor._stop_hung()
+    assert [(o.task_id, o.lost, o.detail) for o in outcomes] == [
+        (7, True, "Ray mastering task gave no answer in 10 s and was stopped")]
+    assert cancelled == [("hung", True)]
+    assert executor._running == {"busy": (8, None)} and list(executor._started) == ["busy"]
+
+
 def test_ray_errors_are_told_in_one_line():
     crashed = one_line(ray.exceptions.WorkerCrashedError())
     assert crashed.startswith("WorkerCrashedError: The worker died unexpectedly") and "\n" not in crashed
