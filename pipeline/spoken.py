@@ -429,7 +429,7 @@ def _parse_chain(text: str, pos: int) -> tuple[list[_Side], list[str], int]:
 def _date(year_digits: str, month: str, day: str) -> str | None:
     try:
         date = dt.date(int(year_digits), int(month), int(day))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date: "13/45/2020", or a month of ten digits
         return None
     return f"{_MONTHS[date.month - 1]} {ordinal(str(date.day))}, {year(year_digits)}"
 
