@@ -144,10 +144,9 @@ class RayExecutor:
         self._actors: dict[VoiceProfile, list[_Actor]] = {}
         self._waiting: deque[tuple[int, SpeakTask]] = deque()
         """Sentences whose voice has no idle actor yet."""
-        self._running: dict[Any, tuple[int, _Actor | None]] = {}
-        """Result reference -> (task id, the actor speaking it, or None for a mastering task)."""
-        self._started: dict[Any, float] = {}
-        """Result reference -> when it was handed to Ray (monotonic seconds)."""
+        self._running: dict[Any, tuple[int, _Actor | None, float]] = {}
+        """Result reference -> (task id, the actor speaking it or None for a mastering task, when it
+        was handed to Ray in monotonic seconds)."""
         self._ended: list[Outcome] = []
         """Tasks that ended without running (a voice the cluster cannot hold), for the next poll."""
         self._closed = False
@@ -177,14 +176,13 @@ class RayExecutor:
             return
         self._closed = True
         ray = self._ray
-        for ref, (_, actor) in self._running.items():
+        for ref, (_, actor, _) in self._running.items():
             if actor is None:
                 ray.cancel(ref, force=True)
         for actors in self._actors.values():
             for actor in actors:
                 ray.kill(actor.handle, no_restart=True)
         self._running.clear()
-        self._started.clear()
         self._actors.clear()
         self._waiting.clear()
         if self._owner:
@@ -208,8 +206,7 @@ class RayExecutor:
             self._start(actor.handle.speak.remote(task_id, task), task_id, actor)
 
     def _start(self, ref: Any, task_id: int, actor: _Actor | None) -> None:
-        self._running[ref] = (task_id, actor)
-        self._started[ref] = time.monotonic()
+        self._running[ref] = (task_id, actor, time.monotonic())
 
     def _idle_actor(self, voice: VoiceProfile) -> _Actor | None:
         actors = self._actors.setdefault(voice, [])
@@ -226,21 +223,20 @@ class RayExecutor:
         """Stop every task held past the time-out (a deadlocked engine, a worker that cannot be
         placed): its actor is killed, or the mastering task cancelled, and the task reported lost."""
         now, outcomes = time.monotonic(), []
-        for ref in [r for r, started in self._started.items() if now - started > self.task_timeout_s]:
-            task_id, actor = self._running.pop(ref)
-            del self._started[ref]
+        for ref in [r for r, (_, _, started) in self._running.items() if now - started > self.task_timeout_s]:
+            task_id, actor, _ = self._running.pop(ref)
             if actor is None:
                 self._ray.cancel(ref, force=True)
+                what = "mastering task"
             else:
                 self._retire(actor)
-            what = "voice actor" if actor is not None else "mastering task"
+                what = "voice actor"
             outcomes.append(Outcome(task_id, lost=True,
                                     detail=f"Ray {what} gave no answer in {self.task_timeout_s:.0f} s and was stopped"))
         return outcomes
 
     def _collect(self, ref: Any) -> Outcome:
-        task_id, actor = self._running.pop(ref)
-        del self._started[ref]
+        task_id, actor, _ = self._running.pop(ref)
         try:
             outcome = self._ray.get(ref)
         except self._lost as exc:
