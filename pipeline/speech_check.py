@@ -85,12 +85,12 @@ def mos_gates(entries: list[EpisodeResult]) -> dict[str, dict[str, Any]]:
 def check_built_episodes(project, model_name: str | None) -> list[tuple[EpisodeJob, list[SentenceCheck], Any]]:
     """`episodes check --asr`: every built episode that is up to date, checked; nothing written."""
     from .build import dry_run
-    from .plan import BuildOptions
+    from .plan import AUDIO, BuildOptions
     from .project import load_catalog
     from .qa.asr import load_asr
 
     plan = dry_run(project, [], BuildOptions())
-    items = [(s.job, s.previous) for s in plan.steps if "audio" not in s.stages and s.previous is not None
+    items = [(s.job, s.previous) for s in plan.steps if AUDIO not in s.stages and s.previous is not None
              and s.previous.has_audio and s.previous.sentences]
     if not items:
         return []

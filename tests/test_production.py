@@ -115,7 +115,7 @@ def test_a_worker_that_hangs_is_stopped_after_the_time_out_and_its_sentence_retr
                                               r"gave no answer in 10 s and was stopped\)", retries[0]), retries
 
 
-@pytest.mark.parametrize("given", ["0", "-5", "soon", "inf"])
+@pytest.mark.parametrize("given", ["0", "-5", "soon", "inf", "nan"])
 def test_a_time_out_that_is_not_a_positive_number_is_refused_before_any_work(project, tone_engine, monkeypatch, given):
     monkeypatch.setenv("EPISODES_TASK_TIMEOUT_S", given)
     with pytest.raises(ConfigError, match=re.escape(f"$EPISODES_TASK_TIMEOUT_S must be a positive number of seconds "

@@ -37,8 +37,8 @@ def hung_after_s() -> float:
     try:
         seconds = float(given)
     except ValueError:
-        seconds = math.nan
-    if not seconds > 0 or math.isinf(seconds):
+        seconds = 0.0
+    if not 0 < seconds < math.inf:  # also refuses "nan"
         raise ConfigError(f"$EPISODES_TASK_TIMEOUT_S must be a positive number of seconds (got {given!r})")
     return seconds
 
