@@ -200,7 +200,6 @@ def test_a_written_form_change_rewrites_tags_and_captions_not_audio(built, tone_
     assert set(statuses(run(built)).values()) == {"up-to-date"}
 
 
-
 def test_the_ffmpeg_found_is_remembered_while_its_lookup_and_file_stay(tmp_path, monkeypatch):
     """A no-op build does not import imageio-ffmpeg to find the binary again; a changed lookup
     or a vanished binary looks again, and EPISODES_FFMPEG is always used as it is."""
