@@ -24,8 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.audio.codec import decode  # noqa: E402
 from pipeline.engines import load_engine  # noqa: E402
-from pipeline.build import dry_run  # noqa: E402
-from pipeline.manifest import Manifest  # noqa: E402
+from pipeline.commands.build import dry_run  # noqa: E402
 from pipeline.plan import BuildOptions  # noqa: E402
 from pipeline.project import Project, load_catalog  # noqa: E402
 from pipeline.speech_check import sentences_of  # noqa: E402
@@ -51,10 +50,9 @@ def series_sentences(project: Path, out: Path) -> list[tuple[str, float, object,
     plan = dry_run(Project(project), [], BuildOptions())
     if plan.errors:
         raise SystemExit("\n".join(str(e) for e in plan.errors))
-    manifest = Manifest(out, {})
     episodes = []
     for step in plan.steps:
-        entry = manifest.get(step.job.file)
+        entry = plan.entries.get(step.job.series.slug, {}).get(step.job.file)
         if step.job.out_path.parent.name != out.name or entry is None or not entry.sentences:
             continue
         episodes.append((step.job.file, entry.rate_factor or 1.0, step.job.voice, sentences_of(step.job, entry)))

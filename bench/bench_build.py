@@ -37,6 +37,7 @@ from pipeline.engines import load_engine  # noqa: E402
 from pipeline.fingerprint import Memo  # noqa: E402
 from pipeline.plan import BuildOptions, plan_build  # noqa: E402
 from pipeline.project import Project, load_catalog, select  # noqa: E402
+from pipeline.state import Store  # noqa: E402
 
 SERIES = "fine-tuning"
 EDITS = [f"so {word}little information is lost." for word in ("", "very ", "truly ", "remarkably ")]
@@ -87,7 +88,7 @@ def piper_alone(project: Path, workers: int) -> tuple[float, int]:
     """Wall time for Piper alone to speak every planned sentence of the series, split over
     `workers` processes as the build splits them (model loading included, as in a build)."""
     catalog = load_catalog(Project(project))
-    plan = plan_build(Project(project), catalog, select(catalog, []), BuildOptions(), Memo(None))
+    plan = plan_build(Project(project), catalog, select(catalog, []), BuildOptions(), Memo(None), Store(None))
     sentences = sorted({(u.spoken, s.job.voice.rate) for s in plan.steps for u in s.job.utterances if u.spoken})
     shares = [sentences[i::workers] for i in range(workers)]
     voice = project / "voices" / "joe.yaml"

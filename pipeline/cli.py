@@ -1,9 +1,10 @@
-"""The `episodes` command: parses flags, calls the library, shows progress and results.
+"""The `episodes` command: parses flags, calls one command of the application layer
+(pipeline.commands), and draws its events and report.
 
-Everything the producer sees is printed here and nowhere else, and `main` is the one exception
-boundary: any error is one plain line naming the file (and line, where known), with the exit code
-the README documents; `--debug` prints the real traceback. Heavy libraries are imported inside the
-commands that need them, so a no-op build starts fast.
+Everything the producer sees is printed here (and in progress.py) and nowhere else, and `Boundary`
+is the one exception boundary: any error is one plain line naming the file (and line, where
+known), with the exit code the README documents; `--debug` prints the real traceback. Heavy
+libraries are imported inside the commands that need them, so a no-op build starts fast.
 """
 
 from __future__ import annotations
@@ -15,23 +16,24 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from typer.core import TyperGroup
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
+from typer.core import TyperGroup
 
-from .errors import PipelineError
+from .errors import PipelineError, describe
 from .plan import BuildOptions
 from .project import Project
 
 if TYPE_CHECKING:
-    from .build import BuildReport
+    from .commands.build import BuildReport
     from .gates import Gate
     from .manifest import EpisodeResult
 
@@ -39,28 +41,23 @@ console = Console()
 errors = Console(stderr=True)
 PLAYERS = (["ffplay", "-nodisp", "-autoexit", "-loglevel", "error"], ["mpv", "--no-video"], ["afplay"],
            ["cvlc", "--play-and-exit"])
-EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED = 1, 2, 130
+WIDE_LIST = 110
+"""Terminal columns from which `episodes list` shows titles (narrower: names and figures only)."""
+EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
+"""Exit codes: 130 after Ctrl-C (SIGINT), 143 after SIGTERM, as shells report a process those end."""
 
 
 def _say_error(message: str) -> None:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def describe(exc: BaseException) -> str:
-    """One plain line for any error: the project's own name file and line; an OS error names its file."""
-    if isinstance(exc, PipelineError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror or exc}"
-    if isinstance(exc, MemoryError):
-        return "out of memory"
-    return f"unexpected error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stops a command like Ctrl-C (everything finished is kept), with its own exit code."""
 
 
 class Boundary(TyperGroup):
     """The one exception boundary: every error a command raises becomes one plain line and an exit
-    code (2 for a fatal set-up problem, 130 for an interrupt); SIGTERM is treated like Ctrl-C."""
+    code (2 for a fatal set-up problem, 130 for Ctrl-C, 143 for SIGTERM)."""
 
     def invoke(self, ctx: Any) -> Any:
         if threading.current_thread() is threading.main_thread():
@@ -69,9 +66,9 @@ class Boundary(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # typer's own: exits, and usage errors it prints with the command's help
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(_interrupt_code(exc)) from None
         except Exception as exc:  # noqa: BLE001 - the one boundary: every error becomes one plain line
             if state.debug:
                 errors.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
@@ -80,7 +77,11 @@ class Boundary(TyperGroup):
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    raise Terminated
+
+
+def _interrupt_code(exc: BaseException | None) -> int:
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
 app = typer.Typer(help="Turn episode scripts into finished, measured MP3s.", no_args_is_help=True,
@@ -112,6 +113,17 @@ def _overrides(target_lufs: float | None, ceiling_dbtp: float | None, duration_s
     return {k: v for k, v in given.items() if v is not None}
 
 
+def _executor(executor: str | None, ray_address: str | None) -> str:
+    """--executor, where --ray-address implies ray (and contradicts local)."""
+    if executor is None:
+        return "ray" if ray_address else "local"
+    if executor not in ("local", "ray"):
+        raise PipelineError(f"--executor must be local or ray, not {executor!r}")
+    if ray_address and executor != "ray":
+        raise PipelineError("--ray-address names a Ray cluster, but --executor is local: drop one of them")
+    return executor
+
+
 TARGET_LUFS = typer.Option(None, "--target-lufs", help="Loudness target (default -16, or the series' setting).")
 CEILING = typer.Option(None, "--ceiling-dbtp", help="True-peak ceiling (default -1.0).")
 DURATION = typer.Option(None, "--duration", help="Target duration in seconds (default 90).")
@@ -120,6 +132,10 @@ CHANNELS = typer.Option(None, "--channels", help="1 for mono, 2 for stereo (defa
 VOICE = typer.Option(None, "--voice", help="Voice profile for every episode (overrides series and scripts).")
 ASR_MODEL = typer.Option(None, "--asr-model", help="faster-whisper model name (already downloaded) or folder; "
                                                    "default: the bundled tiny.en.")
+JOBS = typer.Option(None, "--jobs", "-j", min=1,
+                    help="Worker processes (default: the cores, as memory allows; 1 = this process).")
+EXECUTOR = typer.Option(None, "--executor", help="local (this machine, the default) or ray (a Ray cluster).")
+RAY_ADDRESS = typer.Option(None, "--ray-address", help="Ray cluster to join, e.g. auto or HOST:6379 (implies ray).")
 
 
 def clock(seconds: float) -> str:
@@ -167,15 +183,30 @@ def _print_gates(failed: list[Gate]) -> None:
     errors.print(table)
 
 
+def _print_flagged(flagged: list[dict[str, Any]]) -> None:
+    if not flagged:
+        return
+    table = Table(Column("where", overflow="fold"), "expected", "heard", "word error",
+                  title=f"{len(flagged)} sentences not heard as written")
+    for item in flagged:
+        table.add_row(escape(f"{item['file']}:{item['line']}"), escape(item["expected"]), escape(item["heard"]),
+                      f"{item['word_error']:.2f}")
+    errors.print(table)
+
+
+def _warn(messages: list[str]) -> None:
+    for message in messages:
+        errors.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 @app.command("build")
 def build_command(
     targets: Optional[list[str]] = typer.Argument(None, help="Episodes by slug, number or script path; none = all."),
     force: bool = typer.Option(False, "--force", help="Rebuild even if nothing changed."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be done for each episode, and why."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
-                                       help="Worker processes (default: the cores, as memory allows; 1 = this process)."),
-    executor: str = typer.Option("local", "--executor", help="local (this machine) or ray (a Ray cluster)."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join, e.g. auto or HOST:6379."),
+    jobs: Optional[int] = JOBS,
+    executor: Optional[str] = EXECUTOR,
+    ray_address: Optional[str] = RAY_ADDRESS,
     strict: bool = typer.Option(False, "--strict", help="Fail an episode that cannot be fitted to its duration window."),
     asr: bool = typer.Option(False, "--asr", help="Check every sentence with speech recognition; retake misheard ones."),
     asr_model: Optional[str] = ASR_MODEL,
@@ -191,28 +222,26 @@ def build_command(
 
     Only what changed is redone: unchanged episodes are skipped, metadata edits re-tag in place.
     """
-    if executor not in ("local", "ray"):
-        raise PipelineError(f"--executor must be local or ray, not {executor!r}")
+    kind = _executor(executor, ray_address)
     if base_url is not None:
         from .urls import check_base_url
 
         base_url = check_base_url(base_url, "--base-url")
-    options = BuildOptions(force=force, strict=strict, voice=voice, jobs=jobs, base_url=base_url, executor=executor,
+    options = BuildOptions(force=force, strict=strict, voice=voice, jobs=jobs, base_url=base_url, executor=kind,
                            ray_address=ray_address, asr=asr, asr_model=asr_model,
                            overrides=_overrides(target_lufs, ceiling_dbtp, duration, bitrate, channels))
     if dry_run:
         raise typer.Exit(_dry_run(options, targets or []))
-    from .build import build
-    from .progress import BuildProgress
+    from .commands.build import build
+    from .progress import EventProgress
 
-    with BuildProgress(console, errors) as progress:
-        report = build(state.project, targets or [], options, progress.events())
+    with EventProgress(console, errors) as progress:
+        report = build(state.project, targets or [], options, progress.emit)
     _report_build(report)
 
 
 def _report_build(report: BuildReport) -> None:
-    for warning in report.warnings:
-        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    _warn(report.warnings)
     for step, result in zip(report.steps, report.results):
         console.print(f"{escape(step.job.label)}  {_summary_line(result)}", highlight=False, soft_wrap=True)
     for orphan in report.orphans_removed:
@@ -222,8 +251,7 @@ def _report_build(report: BuildReport) -> None:
                      "renamed; a clean build of the whole series removes it", highlight=False)
     _print_failures(report)
     _print_gates(report.failed_gates)
-    flagged = [item for r in report.results if r.status == "built" for item in r.flagged]
-    _print_flagged(flagged)
+    _print_flagged(report.flagged)
     counts = {status: sum(r.status == status for r in report.results)
               for status in ("built", "retagged", "captioned", "up-to-date", "error")}
     failed = counts["error"] + len(report.errors)
@@ -237,15 +265,15 @@ def _report_build(report: BuildReport) -> None:
     if report.interrupted:
         errors.print("[yellow]interrupted:[/] finished episodes are saved and published; "
                      "run the same command to resume.")
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(_interrupt_code(report.interrupted))
     if not report.results and not report.errors:
         errors.print("nothing to build: no episode scripts found under scripts/<series>/")
-    raise typer.Exit(EXIT_FAILED if report.failed or report.failed_gates or flagged
+    raise typer.Exit(EXIT_FAILED if report.failed or report.failed_gates or report.flagged
                      or not (report.results or report.errors) else 0)
 
 
 def _dry_run(options: BuildOptions, targets: list[str]) -> int:
-    from .build import dry_run
+    from .commands.build import dry_run
 
     plan = dry_run(state.project, targets, options)
     table = Table("episode", "would", "why")
@@ -256,8 +284,7 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
     for orphan in plan.orphans:
         table.add_row(escape(f"{orphan.folder.name}/{orphan.stem}"), "[red]remove[/]", "its script is gone or renamed")
     console.print(table)
-    for warning in plan.warnings:
-        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    _warn(plan.warnings)
     for problem in plan.errors:
         _say_error(str(problem))
     console.print(f"{sum(1 for s in plan.steps if s.stages)} of {len(plan.steps)} episodes would change"
@@ -288,81 +315,65 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print the failed checks (and flagged sentences) as JSON."),
     asr: bool = typer.Option(False, "--asr", help="Also transcribe every episode and flag sentences not said."),
     asr_model: Optional[str] = ASR_MODEL,
+    jobs: Optional[int] = JOBS,
+    executor: Optional[str] = EXECUTOR,
+    ray_address: Optional[str] = RAY_ADDRESS,
 ) -> None:
     """Run the quality gates on what is in out/: loudness, peak, duration, clipping, silence, tags, feed;
     with --asr, what the voice said."""
-    from .check import check_project
+    from .commands.check import CheckOptions, check as check_project
 
+    options = CheckOptions(asr=asr, asr_model=asr_model, jobs=jobs, executor=_executor(executor, ray_address),
+                           ray_address=ray_address)
     with console.status("checking") as status:
-        gates = check_project(state.project, lambda name: status.update(f"checking {name}"))
-        speech = None
-        if asr:
-            from .speech_check import check_built_episodes
-
-            status.update("listening to every episode")
-            speech = check_built_episodes(state.project, asr_model)
-    failed = [g for g in gates if not g.passed]
-    flagged: list[dict[str, Any]] = []
+        report = check_project(state.project, options, lambda event: status.update(_status_line(event)))
+    flagged = report.flagged
     heard: dict[str, Any] = {}
-    if speech is not None:
+    if report.speech is not None:
         from .qa.score import summarise
-        from .speech_check import flagged_record
 
-        flagged = [flagged_record(job, c) for job, checks, _ in speech for c in checks if c.flagged]
-        heard = {**summarise([c for _, checks, _ in speech for c in checks]), "flagged": flagged}
+        heard = {**summarise([c for _, checks in report.speech for c in checks]), "flagged": flagged}
+    failed = report.failed
     if as_json:
-        document: dict[str, Any] = {"checks": len(gates), "failed": [dataclasses.asdict(g) for g in failed]}
-        if speech is not None:
+        document: dict[str, Any] = {"checks": len(report.gates), "failed": [dataclasses.asdict(g) for g in failed],
+                                    "notes": report.notes}
+        if report.speech is not None:
             document["speech"] = heard
         print(json.dumps(document, indent=1))
     else:
+        for note in report.notes:
+            console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
         _print_gates(failed)
-        if speech is not None:
+        if report.speech is not None:
             _print_flagged(flagged)
             console.print(f"speech: {heard['sentences']} sentences heard, {len(flagged)} flagged; word error median "
                           f"{heard['median_word_error']}, worst {heard['worst_word_error']}")
-        console.print(f"{len(gates)} checks, {len(failed)} failed.")
+        console.print(f"{len(report.gates)} checks, {len(failed)} failed.")
     raise typer.Exit(EXIT_FAILED if failed or flagged else 0)
 
 
-def _print_flagged(flagged: list[dict[str, Any]]) -> None:
-    if not flagged:
-        return
-    table = Table(Column("where", overflow="fold"), "expected", "heard", "word error",
-                  title=f"{len(flagged)} sentences not heard as written")
-    for item in flagged:
-        table.add_row(escape(f"{item['file']}:{item['line']}"), escape(item["expected"]), escape(item["heard"]),
-                      f"{item['word_error']:.2f}")
-    errors.print(table)
+def _status_line(event: Any) -> str:
+    from .events import Progress
+
+    return f"{event.message} {event.label}" if isinstance(event, Progress) else "checking"
 
 
 @app.command()
 def lexicon(
-    audit: bool = typer.Option(False, "--audit", help="Speak each entry and check it is recognised (needs .[qa])."),
+    audit: bool = typer.Option(False, "--audit", help="Speak each entry and check it is recognised (needs .\\[qa])."),
     voice: Optional[str] = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
     asr_model: Optional[str] = ASR_MODEL,
 ) -> None:
     """The pronunciation lexicon; --audit speaks each entry in a sentence and lists those not recognised."""
-    from .settings import Production, load_voices
-    from .text import load_lexicon
+    from .commands.audition import audit_lexicon, lexicon_of, voice_named
 
-    entries = load_lexicon(state.project.voices_dir / "lexicon.yaml")
     if not audit:
-        for entry in entries.entries:
+        for entry in lexicon_of(state.project).entries:
             console.print(f"{escape(entry.word)} -> {escape(entry.say)}", highlight=False)
         return
-    from .engines import load_engine
-    from .qa.asr import load_asr
-    from .qa.audit import audit_lexicon
-
-    profiles = load_voices(state.project.voices_dir)
-    name = voice or Production().voice
-    if name not in profiles:
-        raise PipelineError(f"unknown voice {name!r} (profiles: {', '.join(profiles) or 'none'})")
-    engine = load_engine(profiles[name])
+    profile = voice_named(state.project, voice)
     with console.status("auditing the lexicon"):
-        results = audit_lexicon(entries, lambda text: (engine.synthesize(text, profiles[name].rate),
-                                                       engine.sample_rate), load_asr(asr_model))
+        results = audit_lexicon(state.project, profile, asr_model)
     table = Table("word", "said as", "heard", "recognised")
     for result in results:
         table.add_row(escape(result.word), escape(result.say), escape(result.heard),
@@ -373,37 +384,35 @@ def lexicon(
     raise typer.Exit(EXIT_FAILED if missed else 0)
 
 
-def _player(path: Path) -> list[str] | None:
-    for command in PLAYERS:
-        if shutil.which(command[0]):
-            return [*command, str(path)]
-    return None
-
-
 def _play(path: Path) -> None:
-    command = _player(path)
+    """Play a file with the first player found; wait for it, and say what it complained of."""
+    command = next(([*c, str(path)] for c in PLAYERS if shutil.which(c[0])), None)
     if command is None:
         errors.print(f"[yellow]warning:[/] no audio player found (tried {', '.join(c[0] for c in PLAYERS)}); "
                      f"open {path} yourself")
         return
-    subprocess.run(command, check=False)
+    done = subprocess.run(command, check=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        errors.print(f"[yellow]warning:[/] {command[0]} could not play {path}: {escape(detail[0])}")
 
 
 @app.command()
 def preview(
-    target: str = typer.Argument(..., help="One episode: slug, number or script path."),
+    target: str = typer.Argument(..., help="One episode: SERIES/NN-slug, slug, number or script path."),
     play: bool = typer.Option(False, "--play", help="Play it when done, if a player is installed."),
     voice: Optional[str] = VOICE,
     target_lufs: Optional[float] = TARGET_LUFS,
     duration: Optional[float] = DURATION,
 ) -> None:
     """Build one episode to out/<series>/preview/ (not the release file) and print its figures."""
-    from .build import preview as preview_episode
+    from .commands.preview import preview as preview_episode
 
     options = BuildOptions(voice=voice, jobs=1, overrides=_overrides(target_lufs, None, duration, None, None))
     with console.status(f"{target}: starting") as status:
         job, result = preview_episode(state.project, target, options,
-                                      lambda label, message: status.update(f"{label}: {message}"))
+                                      lambda event: status.update(_status_line(event)))
     if result.status == "error":
         raise PipelineError(result.error or "the preview failed")
     low, high = job.production.window_s
@@ -417,8 +426,7 @@ def preview(
     for key, value in rows:
         table.add_row(f"[bold]{key}[/]", escape(str(value)))
     console.print(table)
-    for warning in result.warnings:
-        errors.print(f"[yellow]warning:[/] {escape(warning)}")
+    _warn(result.warnings)
     if play:
         _play(job.out_path)
 
@@ -426,29 +434,31 @@ def preview(
 @app.command("list")
 def list_command() -> None:
     """Show every episode with its status (built / stale / missing) and measured figures."""
-    from .build import dry_run
+    from .commands.listing import list_episodes
 
-    plan = dry_run(state.project, [], BuildOptions())
-    table = Table("series", "episode", "title", "status", "duration", "LUFS", "dBTP", "WER")
-    for step in plan.steps:
-        job, entry = step.job, step.previous
-        if not job.out_path.exists():
-            status = "[red]missing[/]"
-        elif not step.stages:
-            status = "[green]built[/]"
-        else:
-            status = f"[yellow]stale[/] ({escape(step.reason)})"
+    listing = list_episodes(state.project)
+    wide = console.width >= WIDE_LIST
+    longest = max((len(row.label) for row in listing.rows), default=7)
+    columns = [Column("episode", no_wrap=True, min_width=longest)]
+    if wide:
+        columns.append(Column("title", overflow="ellipsis", no_wrap=True, max_width=40))
+    columns += [Column("status", overflow="fold", max_width=28), Column("time", justify="right"),
+                Column("LUFS", justify="right"), Column("dBTP", justify="right"), Column("WER", justify="right")]
+    table = Table(*columns, box=None, padding=(0, 1), header_style="bold")
+    for row in listing.rows:
+        status = {"missing": "[red]missing[/]", "built": "[green]built[/]"}.get(
+            row.status, f"[yellow]stale[/]: {escape(row.reason)}")
         figures = ("-", "-", "-", "-")
-        if entry is not None and entry.has_audio:
+        entry = row.result
+        if entry is not None:
             figures = (clock(entry.duration_s), f"{entry.integrated_lufs:.1f}", f"{entry.true_peak_dbtp:.1f}",
                        "-" if entry.word_error is None else f"{entry.word_error:.2f}")
-        table.add_row(job.series.slug, job.episode.stem, escape(job.episode.title), status, *figures)
+        table.add_row(escape(row.label), *([escape(row.title)] if wide else []), status, *figures)
     console.print(table)
-    for warning in plan.warnings:
-        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
-    for problem in plan.errors:
+    _warn(listing.warnings)
+    for problem in listing.errors:
         _say_error(str(problem))
-    raise typer.Exit(EXIT_FAILED if plan.errors else 0)
+    raise typer.Exit(EXIT_FAILED if listing.errors else 0)
 
 
 def _finite(value: Any) -> Any:
@@ -473,8 +483,7 @@ def measure(
             reports.append({"file": str(path), **{k: _finite(v) for k, v in dataclasses.asdict(report).items()}})
         except PipelineError as exc:
             failed = True
-            message = str(exc) if exc.path else f"{path}: {exc.message}"
-            _say_error(message)
+            _say_error(str(exc) if exc.path else f"{path}: {exc.message}")
     if as_json:
         print(json.dumps(reports, indent=1))
     else:
@@ -508,27 +517,12 @@ def master(
 ) -> None:
     """Master any recording the way episodes are: loudness to the target, true-peak limiter, MP3
     encode, then the encoded file decoded and measured (and corrected until it holds)."""
-    from .audio.master import MasterSettings, master_file
-    from .files import replacing
-    from .settings import Production
+    from .commands.master import MasterOptions, master as master_recording
 
-    if out.suffix.lower() != ".mp3":
-        raise PipelineError(f"--out must end in .mp3, not {out.suffix or '(no extension)'}", out)
-    if not out.parent.is_dir():
-        raise PipelineError("the folder for --out does not exist", out.parent)
-    production = Production().merged(_overrides(target_lufs, ceiling_dbtp, None, bitrate, channels))
-    tags = None
-    if series is not None:
-        tags = _series_tags(series, title or source.stem)
+    options = MasterOptions(_overrides(target_lufs, ceiling_dbtp, None, bitrate, channels), series, title)
     with console.status(f"mastering {source.name}") as status:
-        result = master_file(source, MasterSettings.of(production), progress=status.update)
-        with replacing(out) as temporary:
-            temporary.write_bytes(result.mp3)
-            if tags is not None:
-                from .cover import series_cover
-                from .tags import write_tags
-
-                write_tags(temporary, tags[0], series_cover(tags[1]))
+        result = master_recording(state.project, source, out, options,
+                                  lambda event: status.update(getattr(event, "message", "")))
     report = result.report
     figures = {"file": str(out), "integrated_lufs": report.integrated_lufs, "true_peak_dbtp": report.true_peak_dbtp,
                "lra_lu": report.lra_lu, "duration_s": report.duration_s, "passes": result.passes,
@@ -539,20 +533,7 @@ def master(
         console.print(f"wrote {escape(str(out))}: {report.integrated_lufs:.2f} LUFS, {report.true_peak_dbtp:.2f} dBTP, "
                       f"LRA {report.lra_lu:.1f} LU, {report.duration_s:.1f} s ({result.passes} pass"
                       f"{'es' if result.passes > 1 else ''})")
-        for warning in result.warnings:
-            errors.print(f"[yellow]warning:[/] {escape(warning)}")
-
-
-def _series_tags(slug: str, title: str):
-    """Tag values for a file mastered outside a build: the series' frames, the given title."""
-    from .settings import load_series
-    from .tags import TagValues
-
-    info = load_series(state.project.scripts_dir / slug)
-    values = TagValues(title=title, album=info.album, artist=info.author, genre=info.genre, copyright=info.copyright,
-                       track=0, track_total=0, date="", summary="", narration="", language=info.language,
-                       cover=info.cover, custom={})
-    return values, info
+        _warn(result.warnings)
 
 
 @app.command()
@@ -580,10 +561,13 @@ def cache(
                                        help="With --prune --shared: also delete entries only other projects use."),
 ) -> None:
     """Show the sentence cache's size; --prune removes entries no built episode uses."""
-    from .cache_admin import prune_cache, cache_summary
+    from .commands.cache import cache_summary, prune_cache
 
     summary = cache_summary(state.project)
-    console.print(summary.text)
+    console.print(f"{summary.folder}: {summary.stats.entries} entries, {summary.stats.bytes / 1e6:.1f} MB; "
+                  f"{summary.used_here} used by this project's built episodes"
+                  + (f", {summary.used_elsewhere} only by {summary.other_projects} other project(s)"
+                     if summary.other_projects else "") + f", {summary.unused} unused")
     if prune:
         removed = prune_cache(state.project, shared=shared, forget_others=forget_others)
         console.print(f"pruned {removed.entries} entries ({removed.bytes / 1e6:.1f} MB)")
@@ -603,9 +587,6 @@ def voices() -> None:
     console.print(table)
 
 
-AUDITION_SUFFIXES = (".mp3", ".wav")
-
-
 @app.command()
 def say(
     text: str = typer.Argument(..., help="A phrase to audition, with the lexicon applied."),
@@ -614,42 +595,21 @@ def say(
     play: bool = typer.Option(False, "--play", help="Play it, if a player is installed."),
 ) -> None:
     """Audition a phrase: shows what the voice will read (and its phonemes), and speaks it."""
-    from .audio.codec import encode_mp3, write_wav
-    from .audio.limiter import level
-    from .engines import load_engine
-    from .settings import Production, load_voices
-    from .text import load_lexicon, prepare
+    from .commands.audition import check_output, reading, say as speak, voice_named
 
     if out is not None:
-        if out.suffix.lower() not in AUDITION_SUFFIXES:
-            raise PipelineError(f"--out must end in .mp3 or .wav, not {out.suffix or '(no extension)'}", out)
-        if not out.parent.is_dir():
-            raise PipelineError("the folder for --out does not exist", out.parent)
-    profiles = load_voices(state.project.voices_dir)
-    name = voice or Production().voice
-    if name not in profiles:
-        raise PipelineError(f"unknown voice {name!r} (profiles: {', '.join(profiles) or 'none'})")
-    spoken = prepare(text, load_lexicon(state.project.voices_dir / "lexicon.yaml"))
-    if not any(c.isalnum() for c in spoken):
-        raise PipelineError(f"nothing to say in {text!r}")
-    console.print(f"[bold]reads:[/] {escape(spoken)}", highlight=False)
-    engine = load_engine(profiles[name])
-    phonemes = getattr(engine, "phonemes", None)
-    if phonemes:
-        console.print(f"[bold]phonemes:[/] {escape(phonemes(spoken))}", highlight=False)
-    if out or play:
-        audio = engine.synthesize(spoken, profiles[name].rate)
-        production = Production()
-        if len(audio) >= 0.4 * engine.sample_rate:
-            audio = level(audio, engine.sample_rate, production.target_lufs, production.ceiling_dbtp)
-        path = out or state.project.out_dir / "say.mp3"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix.lower() == ".wav":
-            write_wav(audio, engine.sample_rate, path)
-        else:
-            encode_mp3(audio, engine.sample_rate, path, production.bitrate_kbps)
-        console.print(f"wrote {path}")
-        if play:
+        check_output(out)
+    profile = voice_named(state.project, voice)
+    heard = reading(state.project, text, profile)
+    console.print(f"[bold]reads:[/] {escape(heard.spoken)}", highlight=False)
+    if heard.phonemes:
+        console.print(f"[bold]phonemes:[/] {escape(heard.phonemes)}", highlight=False)
+    if out is not None:
+        speak(state.project, heard.spoken, profile, out)
+        console.print(f"wrote {out}")
+    if play:
+        with tempfile.TemporaryDirectory(prefix="episodes-say-") as folder:
+            path = out or speak(state.project, heard.spoken, profile, Path(folder) / "say.mp3")
             _play(path)
 
 

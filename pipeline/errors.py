@@ -51,3 +51,17 @@ class DurationError(PipelineError):
 
 class LockedError(PipelineError):
     """Another build holds the output folder."""
+
+
+def describe(exc: BaseException, where: Path | None = None) -> str:
+    """One plain line for any error: the project's own name their file and line; an OS error names
+    its file; anything else says what it was, naming `where` (the episode's script) when given."""
+    if isinstance(exc, PipelineError):
+        return str(exc) if exc.path or where is None else f"{where}: {exc.message}"
+    if isinstance(exc, OSError):
+        path = exc.filename or where
+        return f"{path}: {exc.strerror or exc}" if path else str(exc.strerror or exc)
+    if isinstance(exc, MemoryError):
+        return f"{where}: out of memory" if where else "out of memory"
+    prefix = f"{where}: " if where else ""
+    return f"{prefix}unexpected error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"

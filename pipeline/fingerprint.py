@@ -1,4 +1,4 @@
-"""Stage fingerprints, computed in one place: what each stage's output depends on.
+"""Every stage key, computed here and nowhere else: what each output depends on.
 
 An output is up to date when the digest of everything that produced it is unchanged (the action
 keys of Bazel and ccache). Each stage's key is a small mapping of named components, so a changed
@@ -6,10 +6,14 @@ key also says which input changed:
 
 - sentence: the sentence as the engine reads it, the voice identity and the speaking rate; the
   sentence cache is keyed on it;
+- plan: an episode's sentences as written and spoken (script, lexicon, pauses, the text code);
 - audio: the spoken sentences and pauses, the voice, every production setting, the sound design and
   recording, the audio-processing format version and the encoder;
 - tags: every tag value, the track total and the cover's bytes included;
-- sidecars: what captions and the transcript are made from.
+- sidecars: what captions and the transcript are made from;
+- publish: what a series' manifest export, review page and feed are made from.
+
+The memo that keeps these cheap to compute (file checksums, sentence plans) lives here too.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from .engines import sha256_file
+
+if TYPE_CHECKING:
+    from .state import Store
 
 TAGS_FORMAT = "2"
 """Bump when the tag table (pipeline/tags.py) writes different frames for the same values."""
@@ -81,39 +88,34 @@ class KnownDigests:
 
 
 class Memo:
-    """What a build remembers between runs to stay fast: file checksums keyed by (path, size,
-    mtime, inode), so a no-op build does not read a 60 MB voice model again; each episode's
-    sentence plan keyed by everything it is made from (script, lexicon, pauses, the text code
-    itself); and checks passed by a file's contents (a cover that opens). A file that changes in
-    any way is hashed anew; a lost or damaged memo costs time only.
+    """What a build remembers between runs to stay fast, kept in the state store: file checksums
+    keyed by (path, size, mtime, inode), so a no-op build does not read a 60 MB voice model again;
+    each episode's sentence plan keyed by everything it is made from (script, lexicon, pauses, the
+    text code itself); and checks passed by a file's contents (a cover that opens). A file that
+    changes in any way is hashed anew; a lost memo costs time only. What is learnt is written in
+    one transaction by `save`.
     """
 
-    def __init__(self, store: Path | None):
+    def __init__(self, store: Store | None):
         self.store = store
-        self._files: dict[str, list[Any]] = {}
+        self._files: dict[str, tuple[Any, str]] = store.memo_files() if store is not None else {}
+        self._new_files: dict[str, tuple[Any, str]] = {}
         self._plans: dict[str, Any] = {}
-        self._verdicts: dict[str, bool] = {}
-        self._dirty = False
-        if store is not None:
-            try:
-                data = json.loads(store.read_text(encoding="utf-8"))
-                self._files = dict(data["files"])
-                self._plans = dict(data["plans"])
-                self._verdicts = dict(data["verdicts"])
-            except (OSError, ValueError, KeyError, TypeError):
-                pass
+        self._new_plans: dict[str, Any] = {}
+        self._new_checks: set[str] = set()
+
+    def _known(self, key: str, stamp: Any) -> str | None:
+        known = self._files.get(key)
+        return known[1] if known is not None and known[0] == stamp else None
+
+    def _learn(self, key: str, stamp: Any, value: str) -> str:
+        self._files[key] = self._new_files[key] = (stamp, value)
+        return value
 
     def __call__(self, path: Path) -> str:
         """SHA-256 of a file."""
-        stamp = file_stamp(path)
-        key = str(path.resolve())
-        known = self._files.get(key)
-        if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
-            return str(known[1])
-        value = sha256_file(path)
-        self._files[key] = [stamp, value]
-        self._dirty = True
-        return value
+        stamp, key = file_stamp(path), str(path.resolve())
+        return self._known(key, stamp) or self._learn(key, stamp, sha256_file(path))
 
     def known(self, paths: Iterable[Path]) -> KnownDigests:
         """The digests of `paths` with their stamps, for workers on this machine (KnownDigests)."""
@@ -134,59 +136,46 @@ class Memo:
         key = lookup_key()
         if key is None:
             return ffmpeg_path()
-        known = self._files.get(key)
-        if isinstance(known, list) and len(known) == 2 and known[0] == "ffmpeg" and os.path.isfile(known[1]):
-            return str(known[1])
-        path = ffmpeg_path()
-        self._files[key] = ["ffmpeg", path]
-        self._dirty = True
-        return path
+        found = self._known(key, "ffmpeg")
+        if found and os.path.isfile(found):
+            return found
+        return self._learn(key, "ffmpeg", ffmpeg_path())
 
     def encoder_version(self, ffmpeg: str) -> str:
         """ffmpeg's and LAME's version, read from the binary once per binary."""
         stat = os.stat(ffmpeg)
         stamp = ["encoder", stat.st_size, stat.st_mtime_ns]
-        known = self._files.get(ffmpeg)
-        if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
-            return str(known[1])
+        known = self._known(ffmpeg, stamp)
+        if known:
+            return known
         result = subprocess.run([ffmpeg, "-hide_banner", "-h", "encoder=libmp3lame"], capture_output=True, text=True)
         banner = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()[:1]
-        value = digest(banner, result.stdout)
-        self._files[ffmpeg] = [stamp, value]
-        self._dirty = True
-        return value
+        return self._learn(ffmpeg, stamp, digest(banner, result.stdout))
 
     def plan(self, key: str) -> Any:
         """A remembered sentence plan, or None."""
+        if key not in self._plans and self.store is not None:
+            self._plans[key] = self.store.memo_plan(key)
         return self._plans.get(key)
 
     def remember_plan(self, key: str, value: Any) -> None:
-        self._plans[key] = value
-        self._dirty = True
+        self._plans[key] = self._new_plans[key] = value
 
     def checked(self, key: str) -> bool:
         """Whether a check keyed by a file's checksum (a cover that opens) passed before."""
-        return bool(self._verdicts.get(key))
+        return key in self._new_checks or (self.store is not None and self.store.memo_checked(key))
 
     def remember_checked(self, key: str) -> None:
-        self._verdicts[key] = True
-        self._dirty = True
+        self._new_checks.add(key)
 
     def save(self, keep_plans: set[str] | None = None) -> None:
-        """Write the memo (atomically); `keep_plans` drops plans no current episode uses."""
-        if self.store is None or not self._dirty:
+        """Write what was learnt; `keep_plans` drops plans no current episode uses."""
+        if self.store is None:
             return
-        if keep_plans is not None:
-            self._plans = {k: v for k, v in self._plans.items() if k in keep_plans}
-        from .files import replacing
-
-        try:
-            with replacing(self.store) as temporary:
-                temporary.write_text(json.dumps({"files": self._files, "plans": self._plans,
-                                                 "verdicts": self._verdicts}), encoding="utf-8")
-            self._dirty = False
-        except OSError:
-            pass  # a memo that cannot be saved costs time on the next build, nothing else
+        if not (self._new_files or self._new_plans or self._new_checks) and keep_plans is None:
+            return
+        self.store.save_memo(self._new_files, self._new_plans, self._new_checks, keep_plans)
+        self._new_files, self._new_plans, self._new_checks = {}, {}, set()
 
 
 @functools.lru_cache(maxsize=1)
@@ -203,3 +192,66 @@ def text_code_digest() -> str:
 def combine(components: Iterable[tuple[str, Any]]) -> dict[str, str]:
     """A stage key: each named component digested."""
     return {name: digest(value) for name, value in components}
+
+
+def plan_key(script_sha: str, lexicon_sha: str, pauses: tuple[int, ...], script: Path) -> str:
+    """Key of an episode's sentence plan: the script, the lexicon, the pauses and the text code."""
+    return digest(script_sha, lexicon_sha, pauses, text_code_digest(), str(script))
+
+
+def sound_digest(design: Any, file_digest: Callable[[Path], str]) -> object:
+    """The sound design's settings and its files' contents."""
+    if design is None:
+        return "-"
+    return {f.name: file_digest(value) if isinstance(value, Path) else value
+            for f in dataclasses.fields(design) for value in [getattr(design, f.name)]}
+
+
+def audio_key(utterances: Sequence[Any], voice: tuple[str, float] | None, production: Any, sound: Any,
+              recording_sha: str, encoder: str, file_digest: Callable[[Path], str]) -> dict[str, str]:
+    """The audio stage's key. `voice` is (identity, rate), None for a person's recording; the
+    voice's name and the loudness tolerance (a gate's setting) do not change the sound."""
+    from .audio import AUDIO_FORMAT
+
+    return combine([
+        ("spoken text", [(u.spoken, u.pause_after_ms) for u in utterances]),
+        ("voice", "-" if voice is None else list(voice)),
+        ("settings", settings_digest(dataclasses.replace(production, voice="", loudness_tolerance_lu=0.5))),
+        ("sound", sound_digest(sound, file_digest)),
+        ("recording", recording_sha),
+        ("software", [AUDIO_FORMAT, encoder]),
+    ])
+
+
+def tags_key(values: Any, file_digest: Callable[[Path | None], str]) -> dict[str, str]:
+    """The tags stage's key: each tag value by name, the cover by its file's checksum."""
+    fields = {f.name: getattr(values, f.name) for f in dataclasses.fields(values) if f.name != "cover"}
+    fields["cover"] = file_digest(values.cover)
+    fields["format"] = TAGS_FORMAT
+    return combine(fields.items())
+
+
+def sidecars_key(utterances: Sequence[Any], title: str, narration: str) -> dict[str, str]:
+    """The sidecars stage's key: what the captions and the transcript are made from."""
+    return combine([
+        ("captions", [[u.written, u.line] for u in utterances if u.spoken] + [SIDECARS_FORMAT]),
+        ("transcript", [title, narration, SIDECARS_FORMAT]),
+    ])
+
+
+def publish_key(base_url: str, revision: int, sources: list[Path | None], outputs: list[Path]) -> str:
+    """A series' publishing key: the base URL, its results (the store's revision for the series),
+    the bytes of the files it is made from (series file, cover), and the state on disk of the
+    files it covers (MP3s, exports), so a file changed or removed by hand is published again."""
+    from . import __version__
+
+    hashed = hashlib.sha256(f"{__version__}|{base_url}|{revision}".encode())
+    for path in sources:
+        hashed.update(path.read_bytes() if path is not None and path.exists() else b"-")
+    for path in outputs:
+        try:
+            stat = path.stat()
+            hashed.update(f"{path.name}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+        except OSError:
+            hashed.update(f"{path.name}|-".encode())
+    return hashed.hexdigest()

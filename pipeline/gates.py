@@ -1,7 +1,11 @@
-"""Quality gates: checks on the finished MP3 as a listener gets it, decoded and measured.
+"""Every quality gate, as one typed `Gate`: checks on what a listener gets, measured.
 
-Audio gates judge one decoded episode; tag gates judge a whole series folder, because
-consistency (same album, artist, genre and cover; track numbers 1..N) is a property of the set.
+    audio   one decoded episode: loudness, true peak, duration, clipping, silences
+    tags    a whole series folder, because consistency (same album, artist, genre and cover;
+            track numbers 1..N) is a property of the set
+    feed    a series' feed against the platforms' rules, offline
+    quality an episode's DNSMOS score against its series' median (speech QA)
+
 `episodes build` runs them on what it builds, `episodes check` on whatever is in out/.
 """
 
@@ -10,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .settings import Production, Series
 
@@ -27,6 +31,8 @@ the flat tops of clipped audio off, so they decode just under full scale, not at
 mastered under its true-peak ceiling (at most -0.5 dBTP, see settings) never gets this close."""
 REQUIRED_FRAMES = ("TIT2", "TALB", "TPE1", "TPE2", "TCON", "TRCK")
 SERIES_FRAMES = ("TALB", "TPE1", "TPE2", "TCON", "TCOP")
+MOS_BELOW_MEDIAN = 0.3
+"""An episode whose DNSMOS overall score falls this far below its series' median fails a gate."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,14 @@ class Gate:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "passed", bool(self.passed))  # numpy comparisons give numpy bools
+
+    def record(self) -> dict[str, Any]:
+        """As an episode's result stores it (the file is the episode's own)."""
+        return {"name": self.name, "passed": self.passed, "detail": self.detail}
+
+    @classmethod
+    def of(cls, file: str, record: dict[str, Any]) -> Gate:
+        return cls(file, record["name"], record["passed"], record["detail"])
 
 
 def audio_gates(file: str, audio: np.ndarray, rate: int, report: LoudnessReport, production: Production,
@@ -132,3 +146,29 @@ def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
     gates.append(Gate(series.slug, "track numbers", not problems,
                       "; ".join(problems) or f"{len(numbers)} unique numbers within 1..{episodes}"))
     return gates
+
+
+def feed_gates(folder: Path, feed_name: str = "feed.xml") -> list[Gate]:
+    """The series feed against Apple's and Podcasting 2.0's rules, offline."""
+    from .publish.rules import validate_feed
+
+    feed = folder / feed_name
+    if not feed.is_file():
+        return []
+    label = f"{folder.name}/{feed_name}"
+    problems = validate_feed(feed.read_bytes(), label, folder)
+    if not problems:
+        return [Gate(label, "feed", True, "valid")]
+    return [Gate(label, f"feed: {p.rule}", False, f"{p.element}: {p.message}") for p in problems]
+
+
+def quality_gates(scores: dict[str, float]) -> dict[str, Gate]:
+    """Per episode file, its DNSMOS overall score against the series' median (two scores at least)."""
+    if len(scores) < 2:
+        return {}
+    import statistics
+
+    median = statistics.median(scores.values())
+    return {file: Gate(file, "quality score", overall >= median - MOS_BELOW_MEDIAN,
+                       f"DNSMOS overall {overall:.2f}, series median {median:.2f} (at most {MOS_BELOW_MEDIAN:g} below)")
+            for file, overall in scores.items()}

@@ -1,8 +1,7 @@
-"""Per-episode results as typed records, and the series manifest that stores them.
+"""Per-episode results as typed records, and their export as each series' manifest.json.
 
-The manifest describes what is on disk: only the build driver writes it, atomically, right after
-each episode's files are renamed into place, so a killed build leaves one that matches the files
-that exist (and an MP3 whose size or checksum disagrees with it is rebuilt).
+The state store (pipeline.state) holds the results; `manifest.json` is their export in a shape other
+tools read, written when a build publishes a series.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .files import replacing
+from .files import write_if_changed
 
 MANIFEST_NAME = "manifest.json"
 _KINDS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "dict": (dict,),
@@ -52,6 +51,11 @@ class EpisodeResult:
     tempo, and the seconds each contributed."""
     gain_target_lufs: float | None = None
     """Loudness the gain stage aimed at, corrected for the encoder's level shift."""
+    production: dict[str, Any] = field(default_factory=dict)
+    """The production settings the episode was built with (defaults < series < script < flags):
+    what `episodes check` judges it by."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """The settings among those that came from the command line (`--target-lufs -14`)."""
     limiter_ceiling_dbtp: float | None = None
     """Ceiling the limiter needed so the encoded MP3 holds the true-peak ceiling."""
     file_bytes: int | None = None
@@ -121,54 +125,16 @@ class EpisodeResult:
         return self.duration_s is not None and self.file_bytes is not None
 
 
-class Manifest:
-    """One series' manifest: entries by MP3 file name, loaded once, saved after every change."""
-
-    def __init__(self, folder: Path, header: dict[str, Any]):
-        self.folder = folder
-        self.header = header
-        self.entries: dict[str, EpisodeResult] = {}
-        self.problem: str | None = None
-        """Why an existing manifest could not be read (its episodes are then rebuilt)."""
-        path = folder / MANIFEST_NAME
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            self.problem = f"{path}: unreadable manifest ({exc}); its episodes will be rebuilt"
-            return
-        try:
-            for item in data["episodes"]:
-                entry = EpisodeResult.from_dict(item)
-                self.entries[entry.file] = entry
-        except (KeyError, TypeError, AttributeError) as exc:
-            self.entries = {}
-            detail = f" ({exc})" if isinstance(exc, TypeError) else ""
-            self.problem = f"{path}: not a manifest this tool wrote{detail}; its episodes will be rebuilt"
-
-    def get(self, file: str) -> EpisodeResult | None:
-        return self.entries.get(file)
-
-    def record(self, result: EpisodeResult) -> None:
-        """Put one episode's result in. A failed rebuild keeps the old MP3's figures, marked failed."""
-        previous = self.entries.get(result.file)
-        if result.status == "error" and previous is not None and previous.has_audio \
-                and (self.folder / result.file).exists():
-            result = dataclasses.replace(previous, status="error", error=result.error)
-        self.entries[result.file] = result
-
-    def forget(self, file: str) -> None:
-        self.entries.pop(file, None)
-
-    def save(self, staging: Path | None = None) -> None:
-        """Write atomically: entries in episode order."""
-        kept = sorted(self.entries.values(), key=lambda e: (e.number, e.file))
-        document = {"pipeline_version": __version__, **self.header, "episodes": [e.to_dict() for e in kept]}
-        with replacing(self.folder / MANIFEST_NAME, staging) as temporary:
-            temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+def keep_figures(previous: EpisodeResult | None, result: EpisodeResult, mp3_exists: bool) -> EpisodeResult:
+    """A failed rebuild keeps the old MP3's figures (it is still on disk), marked failed."""
+    if result.status == "error" and previous is not None and previous.has_audio and mp3_exists:
+        return dataclasses.replace(previous, status="error", error=result.error)
+    return result
 
 
-def load_manifest(folder: Path) -> dict[str, EpisodeResult]:
-    """The manifest's entries by file name; empty if there is none or it is unreadable."""
-    return Manifest(folder, {}).entries
+def export_manifest(folder: Path, header: dict[str, Any], entries: list[EpisodeResult], staging: Path) -> None:
+    """Write `manifest.json` (entries in episode order) unless it already holds exactly that."""
+    kept = sorted(entries, key=lambda e: (e.number, e.file))
+    document = {"pipeline_version": __version__, **header, "episodes": [e.to_dict() for e in kept]}
+    data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    write_if_changed(folder / MANIFEST_NAME, data, staging)

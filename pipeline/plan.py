@@ -15,24 +15,23 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, PipelineError
-from .fingerprint import (
-    SIDECARS_FORMAT, KnownDigests, Memo, changed, combine, digest, settings_digest, text_code_digest,
-)
-from .manifest import EpisodeResult, Manifest
+from .fingerprint import KnownDigests, Memo, audio_key, changed, plan_key, sidecars_key, tags_key
+from .manifest import EpisodeResult
+from .outputs import AUDIO, OUTPUTS, SIDECARS, TAGS, made_by
 from .project import Catalog, Project, Selection, SeriesEntry, _names_of_script
 from .script import Episode
 from .settings import Production, Series, VoiceProfile
 from .tags import TagValues
 from .text import Lexicon, Utterance, plan_utterances, unreadable_warnings
 
-SIDECARS = (".vtt", ".srt", ".txt", ".png")
-"""Files written next to each MP3: captions, transcript, review plot."""
+if TYPE_CHECKING:
+    from .state import Store
+
 OUTPUT_STEM_RE = re.compile(r"^\d+-[a-z0-9][a-z0-9-]*$")
 """Names this tool gives episode outputs (`NN-slug`); only such files are ever removed as orphans."""
-AUDIO, TAGS, CAPTIONS = "audio", "tags", "sidecars"
 
 
 @dataclass(frozen=True)
@@ -83,6 +82,15 @@ class EpisodeJob:
     """The episode's SoundDesign (intro, outro, ducked bed), or None for the narration alone."""
     plan_key: str = ""
     """Key of the episode's sentence plan in the build memo."""
+    overrides: tuple[tuple[str, Any], ...] = ()
+    """Production settings the command line set (over series and script), for the record."""
+    store_key: str = ""
+    """Where the state store keeps its result: the series' slug (a preview's: `<slug>/preview`)."""
+
+    @property
+    def production_record(self) -> dict[str, Any]:
+        """The settings the episode is built with, as its result records them (check judges by them)."""
+        return dataclasses.asdict(self.production)
 
     @property
     def stem(self) -> str:
@@ -117,6 +125,7 @@ class Orphan:
     folder: Path
     stem: str
     files: tuple[Path, ...]
+    store_key: str
 
 
 @dataclass
@@ -124,8 +133,8 @@ class BuildPlan:
     steps: list[Step]
     orphans: list[Orphan]
     errors: list[PipelineError]
-    manifests: dict[str, Manifest]
-    """By series slug, loaded once for the whole build."""
+    entries: dict[str, dict[str, EpisodeResult]]
+    """Each series' results as the store holds them (by store key, then MP3 name), read once."""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -139,7 +148,7 @@ def planned_utterances(episode: Episode, lexicon: Lexicon, voice: VoiceProfile, 
     text the voice cannot read; remembered by everything they are made from, so a no-op build does
     not run the normaliser over every sentence again."""
     pauses = (voice.sentence_pause_ms, production.paragraph_pause_ms, production.max_pause_ms)
-    key = digest(memo(episode.path), memo.of(lexicon.source), pauses, text_code_digest(), str(episode.path))
+    key = plan_key(memo(episode.path), memo.of(lexicon.source), pauses, episode.path)
     known = memo.plan(key)
     if known is not None:
         return key, tuple(Utterance(*fields) for fields in known["utterances"]), tuple(known["warnings"])
@@ -164,22 +173,13 @@ def episode_sound(entry: SeriesEntry, episode: Episode, designs: dict[str, Any])
                        episode.field_lines.get("sound"))
 
 
-def sound_digest(design: Any, file_digest) -> object:
-    """The sound design's settings and its files' contents."""
-    if design is None:
-        return "-"
-    return {f.name: file_digest(value) if isinstance(value, Path) else value
-            for f in dataclasses.fields(design) for value in [getattr(design, f.name)]}
-
-
 def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Catalog, options: BuildOptions,
              memo: Memo, identities: dict[str, tuple[str, KnownDigests]], encoder: str,
              designs: dict[str, Any] | None = None) -> EpisodeJob:
     """Resolve one episode: settings layers, voice, sentences, tags and stage fingerprints."""
-    from .audio import AUDIO_FORMAT
 
     series = entry.series
-    production = series.production.merged(episode.overrides, episode.path).merged(options.overrides)
+    production = episode_production(series, episode, options.overrides)
     name = options.voice or episode.voice or production.voice
     if name not in catalog.voices:
         known = ", ".join(catalog.voices) or "none"
@@ -210,22 +210,21 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
         custom={"script_sha256": script_sha, "voice": voice.name, "engine": f"{voice.engine}:{identity}"},
     )
     sound = episode_sound(entry, episode, designs if designs is not None else {})
-    audio_key = combine([
-        ("spoken text", [(u.spoken, u.pause_after_ms) for u in utterances]),
-        ("voice", "-" if episode.audio is not None else [identity, voice.rate]),
-        ("settings", settings_digest(dataclasses.replace(production, voice="", loudness_tolerance_lu=0.5))),
-        ("sound", sound_digest(sound, memo.of)),
-        ("recording", memo.of(episode.audio)),
-        ("software", [AUDIO_FORMAT, encoder]),
-    ])
-    sidecars_key = combine([
-        ("captions", [[u.written, u.line] for u in utterances if u.spoken] + [SIDECARS_FORMAT]),
-        ("transcript", [episode.title, episode.narration, SIDECARS_FORMAT]),
-    ])
+    keys = {
+        AUDIO: audio_key(utterances, None if episode.audio is not None else (identity, voice.rate), production,
+                         sound, memo.of(episode.audio), encoder, memo.of),
+        TAGS: tags_key(tags, memo.of),
+        SIDECARS: sidecars_key(utterances, episode.title, episode.narration),
+    }
     return EpisodeJob(series, episode, production, voice, identity, voice_digests, utterances, tags,
-                      project.series_out(series) / f"{episode.stem}.mp3",
-                      {AUDIO: audio_key, TAGS: tags.fingerprint(memo.of), CAPTIONS: sidecars_key},
-                      warnings, sound, plan_key)
+                      project.series_out(series) / f"{episode.stem}.mp3", keys, warnings, sound, plan_key,
+                      tuple(sorted(options.overrides.items())), series.slug)
+
+
+def episode_production(series: Series, episode: Episode, overrides: dict[str, object] | None = None) -> Production:
+    """The one resolution of an episode's production settings: defaults < series.yaml < front
+    matter < the command line's overrides."""
+    return series.production.merged(episode.overrides, episode.path).merged(overrides or {})
 
 
 def mp3_matches(path: Path, entry: EpisodeResult) -> bool:
@@ -264,34 +263,35 @@ def decide(job: EpisodeJob, entry: EpisodeResult | None, force: bool) -> Step:
     audio = changed(entry.keys.get(AUDIO), job.keys[AUDIO])
     if audio:
         return step((AUDIO,), f"changed: {', '.join(audio)}")
-    if not job.out_path.with_suffix(".png").is_file():
-        return step((AUDIO,), "missing .png")
+    missing_audio = [o.suffix for o in made_by(AUDIO) if not job.out_path.with_suffix(o.suffix).is_file()]
+    if missing_audio:
+        return step((AUDIO,), f"missing {', '.join(missing_audio)}")
     stages: list[str] = []
     reasons: list[str] = []
     tags = changed(entry.keys.get(TAGS), job.keys[TAGS])
     if tags:
         stages.append(TAGS)
         reasons.append(f"tags changed: {', '.join(tags)}")
-    missing = [s for s in SIDECARS[:-1] if not job.out_path.with_suffix(s).is_file()]
-    captions = changed(entry.keys.get(CAPTIONS), job.keys[CAPTIONS])
+    missing = [o.suffix for o in made_by(SIDECARS) if not job.out_path.with_suffix(o.suffix).is_file()]
+    captions = changed(entry.keys.get(SIDECARS), job.keys[SIDECARS])
     if missing or captions:
-        stages.append(CAPTIONS)
+        stages.append(SIDECARS)
         reasons.append(f"missing {', '.join(missing)}" if missing else f"changed: {', '.join(captions)}")
     return step(tuple(stages), "; ".join(reasons) or "up to date")
 
 
-def _orphans(entry: SeriesEntry, folder: Path, manifest: Manifest, current: set[str]) -> list[Orphan]:
+def _orphans(entry: SeriesEntry, folder: Path, entries: dict[str, EpisodeResult], current: set[str]) -> list[Orphan]:
     """Outputs in a series folder that no script makes any more (a broken script's keep theirs)."""
     broken = {name for error in entry.errors if error.path for name in _names_of_script(error.path)}
-    stems = {Path(name).stem for name in manifest.entries}
+    stems = {Path(name).stem for name in entries}
     if folder.is_dir():
         stems |= {p.stem for p in folder.glob("*.mp3")}
     orphans = []
     for stem in sorted(stems - current):
         if not OUTPUT_STEM_RE.match(stem) or stem in broken:
             continue
-        files = tuple(p for p in (folder / f"{stem}{suffix}" for suffix in (".mp3", *SIDECARS)) if p.exists())
-        orphans.append(Orphan(folder, stem, files))
+        files = tuple(p for p in (folder / f"{stem}{o.suffix}" for o in OUTPUTS) if p.exists())
+        orphans.append(Orphan(folder, stem, files, entry.series.slug))
     return orphans
 
 
@@ -314,15 +314,15 @@ def check_cover(series: Series, memo: Memo) -> None:
 
 
 def plan_build(project: Project, catalog: Catalog, selection: Selection, options: BuildOptions,
-               memo: Memo) -> BuildPlan:
+               memo: Memo, store: Store) -> BuildPlan:
     """Jobs for the selected episodes, what each needs, and (for a whole-series build) the orphans."""
     errors = list(selection.errors)
     identities: dict[str, tuple[str, KnownDigests]] = {}
     designs: dict[str, Any] = {}
     encoder = memo.encoder_version(memo.ffmpeg())
-    manifests: dict[str, Manifest] = {}
+    entries: dict[str, dict[str, EpisodeResult]] = {}
     steps: list[Step] = []
-    warnings: list[str] = []
+    warnings: list[str] = list(store.problems)
     broken: set[str] = set()
     unplanned: set[str] = set()
     """Stems of scripts that exist but could not be planned: never orphans."""
@@ -330,7 +330,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
         series = entry.series
         if series.slug in broken:
             continue
-        if series.slug not in manifests:
+        if series.slug not in entries:
             try:
                 check_cover(series, memo)
                 folder = project.series_out(series)
@@ -340,11 +340,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
                 errors.append(exc)
                 broken.add(series.slug)
                 continue
-            manifest = Manifest(project.series_out(series), {"series": series.title, "topic": series.topic,
-                                                           "album": series.album})
-            manifests[series.slug] = manifest
-            if manifest.problem:
-                warnings.append(manifest.problem)
+            entries[series.slug] = store.episodes(series.slug)
         try:
             job = make_job(project, entry, episode, catalog, options, memo, identities, encoder, designs)
         except PipelineError as exc:
@@ -352,13 +348,13 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
             if str(exc) not in {str(e) for e in errors}:  # one bad flag or series setting: said once
                 errors.append(exc)
             continue
-        steps.append(decide(job, manifests[series.slug].get(job.file), options.force))
+        steps.append(decide(job, entries[series.slug].get(job.file), options.force))
     orphans: list[Orphan] = []
     if selection.whole_series:
         for entry in catalog.series:
-            manifest = manifests.get(entry.series.slug)
-            if manifest is None:
+            known = entries.get(entry.series.slug)
+            if known is None:
                 continue
             current = {s.job.stem for s in steps if s.job.series.slug == entry.series.slug} | unplanned
-            orphans += _orphans(entry, project.series_out(entry.series), manifest, current)
-    return BuildPlan(steps, orphans, errors, manifests, warnings)
+            orphans += _orphans(entry, project.series_out(entry.series), known, current)
+    return BuildPlan(steps, orphans, errors, entries, warnings)

@@ -42,11 +42,6 @@ class Project:
         return self.out_dir / ".partial"
 
     @property
-    def memo_path(self) -> Path:
-        """What builds remember to stay fast (file checksums, sentence plans); see fingerprint.Memo."""
-        return self.out_dir / ".memo.json"
-
-    @property
     def cache(self) -> SentenceCache:
         return SentenceCache(Path(os.environ.get("EPISODES_CACHE") or self.out_dir / ".cache"))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .files import ensure_folder, output_lock
-from .manifest import Manifest
 from .project import Project, load_catalog
 from .settings import SITE_FOLDER
+from .state import open_store
 from .urls import check_base_url
 from .publish.site import SiteReport, publish_site
 
@@ -25,6 +25,9 @@ def publish_project(project: Project, base_url: str | None, to: Path | None) -> 
     staging = project.staging_dir if inside_out else target / ".partial"
     ensure_folder(project.out_dir)
     with output_lock(project.out_dir):
-        series_list = [(entry.series, entry.episodes, Manifest(project.series_out(entry.series), {}).entries)
-                       for entry in catalog.series]
+        store = open_store(project.out_dir)
+        try:
+            series_list = [(entry.series, entry.episodes, store.episodes(entry.series.slug)) for entry in catalog.series]
+        finally:
+            store.close()
         return publish_site(series_list, project.out_dir, target, base_url or "", staging)

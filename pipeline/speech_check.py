@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 MOS_WINDOWS = 3
 """DNSMOS windows scored per episode (about 1 CPU-second, within 0.16 of scoring every window)."""
-MOS_BELOW_MEDIAN = 0.3
-"""An episode whose overall score falls this far below its series' median fails a gate."""
 
 
 def sentences_of(job: EpisodeJob, entry: EpisodeResult) -> list[Sentence]:
@@ -69,31 +67,3 @@ def with_checks(entry: EpisodeResult, job: EpisodeJob, checks: list[SentenceChec
         word_error=round(statistics.median(c.word_error for c in checks), 3) if checks else None,
         flagged=[flagged_record(job, c) for c in checks if c.flagged],
         mos=mos.to_dict() if mos is not None else entry.mos)
-
-
-def mos_gates(entries: list[EpisodeResult]) -> dict[str, dict[str, Any]]:
-    """Per episode file, the quality-score gate against the series' median overall score."""
-    scored = [e for e in entries if e.mos]
-    if len(scored) < 2:
-        return {}
-    median = statistics.median(e.mos["overall"] for e in scored)
-    return {e.file: {"name": "quality score", "passed": e.mos["overall"] >= median - MOS_BELOW_MEDIAN,
-                     "detail": f"DNSMOS overall {e.mos['overall']:.2f}, series median {median:.2f} "
-                               f"(at most {MOS_BELOW_MEDIAN:g} below)"} for e in scored}
-
-
-def check_built_episodes(project, model_name: str | None) -> list[tuple[EpisodeJob, list[SentenceCheck], Any]]:
-    """`episodes check --asr`: every built episode that is up to date, checked; nothing written."""
-    from .build import dry_run
-    from .plan import AUDIO, BuildOptions
-    from .project import load_catalog
-    from .qa.asr import load_asr
-
-    plan = dry_run(project, [], BuildOptions())
-    items = [(s.job, s.previous) for s in plan.steps if AUDIO not in s.stages and s.previous is not None
-             and s.previous.has_audio and s.previous.sentences]
-    if not items:
-        return []
-    model = load_asr(model_name)
-    results = check_episodes(model, items, load_catalog(project).lexicon, mos=False)
-    return [(job, checks, mos) for (job, _), (checks, mos) in zip(items, results)]

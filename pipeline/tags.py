@@ -8,7 +8,6 @@ stays fast.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import TYPE_CHECKING, Callable
 from . import __version__
 from .errors import AudioError
 from .files import replacing
-from .fingerprint import TAGS_FORMAT, combine
 
 if TYPE_CHECKING:
     from .cover import Cover
@@ -43,13 +41,6 @@ class TagValues:
     """The series cover's source file (checked and scaled for tags when written)."""
     custom: dict[str, str]
     """TXXX frames: script hash, voice, engine."""
-
-    def fingerprint(self, file_digest: Callable[[Path | None], str]) -> dict[str, str]:
-        """The tags stage's key: each tag value by name, the cover by its file's checksum."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "cover"}
-        values["cover"] = file_digest(self.cover)
-        values["format"] = TAGS_FORMAT
-        return combine(values.items())
 
 
 # One logical field -> its ID3 frame and value (None: no frame). Series-level frames come first;

@@ -10,7 +10,7 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 
-from pipeline.build import build
+from pipeline.commands.build import build
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
 

@@ -97,8 +97,8 @@ def test_say_applies_lexicon_and_writes_audio(project, tone_engine):
     assert tone_engine.calls[-1][0] == "queue Laura on forty-eight gigabytes"
 
 
-@pytest.mark.parametrize("out, message", [("x.ogg", "--out must end in .mp3 or .wav"),
-                                          ("missing/x.mp3", "the folder for --out does not exist")])
+@pytest.mark.parametrize("out, message", [("x.ogg", "the output must end in .mp3 or .wav"),
+                                          ("missing/x.mp3", "the folder for the output does not exist")])
 def test_say_refuses_an_output_it_cannot_write(project, tone_engine, out, message):
     result = episodes(project, "say", "Hello there.", "--out", str(project / out))
     assert result.exit_code == 2 and message in result.output
@@ -123,12 +123,12 @@ def test_install_hint_with_brackets_is_printed_intact(project, tone_engine, monk
 
 
 def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(project, tone_engine, monkeypatch):
-    import pipeline.build
+    import pipeline.commands.build
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(pipeline.build, "build", broken)
+    monkeypatch.setattr(pipeline.commands.build, "build", broken)
     plain = episodes(project, "build")
     assert plain.exit_code == 2
     assert "unexpected error: ZeroDivisionError: boom (rerun with --debug" in plain.output
@@ -161,7 +161,7 @@ def test_master_any_recording_to_the_target_with_series_tags(project, tmp_path):
     assert str(tags["TALB"]) == "Test Series: Testing" and str(tags["TIT2"]) == "interview"
     assert "TRCK" not in tags
     wrong = episodes(project, "master", str(source), "-o", str(tmp_path / "x.wav"))
-    assert wrong.exit_code == 2 and "--out must end in .mp3" in wrong.output
+    assert wrong.exit_code == 2 and "the output must end in .mp3" in wrong.output
 
 
 def test_flagged_sentences_show_their_whole_file_and_line(monkeypatch):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from mutagen.id3 import ID3
 
-from pipeline.build import build
+from pipeline.commands.build import build
 from pipeline.engines import coqui, voice_identity
 from pipeline.errors import EngineError
 from pipeline.plan import BuildOptions

@@ -9,7 +9,7 @@ import shutil
 import pytest
 from mutagen.id3 import ID3
 
-from pipeline.build import build
+from pipeline.commands.build import build
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
 

@@ -12,7 +12,8 @@ from mutagen.id3 import ID3
 from typer.testing import CliRunner
 
 from pipeline.audio.codec import ffmpeg_path
-from pipeline.build import build, dry_run
+from pipeline.commands.build import build, dry_run
+from pipeline.state import Store
 from pipeline.cli import app
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
@@ -219,7 +220,7 @@ def test_the_ffmpeg_found_is_remembered_while_its_lookup_and_file_stay(tmp_path,
         return current["binary"]
 
     monkeypatch.setattr(finder, "ffmpeg_path", look)
-    store = tmp_path / "memo.json"
+    store = Store(tmp_path / "state.sqlite")
     memo = Memo(store)
     assert memo.ffmpeg() == str(first)
     memo.save()

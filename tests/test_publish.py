@@ -22,8 +22,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from pipeline.audio.dsp import frame_levels_db
-from pipeline.build import build
-from pipeline.check import check_project
+from pipeline.commands.build import build
+from pipeline.commands.check import check
 from pipeline.cli import app
 from pipeline.cover import render_cover
 from pipeline.audio.codec import decode, encode_mp3
@@ -192,7 +192,7 @@ def test_check_passes_on_a_build_and_names_each_fault_on_a_damaged_copy(publishe
     copy = tmp_path / "copy"
     shutil.copytree(published, copy)
     damage(out(copy))
-    failed = {(g.file, g.name) for g in check_project(Project(copy)) if not g.passed}
+    failed = {(g.file, g.name) for g in check(Project(copy)).gates if not g.passed}
     assert ("01-alpha.mp3", "clipping") in failed
     assert ("01-alpha.mp3", "true peak") in failed
     assert ("02-beta.mp3", "loudness") in failed
@@ -254,7 +254,7 @@ def test_a_partial_build_of_a_series_fails_no_tag_gate(project, tone_engine):
     names = {(g.file, g.name): g.detail for g in report.series_gates}
     assert names[("01-alpha.mp3", "track total")] == "1/3, 3 episodes in the series"
     assert names[("test-series", "track numbers")] == "2 unique numbers within 1..3"
-    missing = {(g.file, g.name) for g in check_project(Project(project)) if not g.passed}
+    missing = {(g.file, g.name) for g in check(Project(project)).gates if not g.passed}
     assert missing == {("02-beta.mp3", "exists")}  # check still reports the gap in the series
 
 

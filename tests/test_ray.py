@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import build
+from pipeline.commands.build import build
 from pipeline.errors import PipelineError
 from pipeline.execute.ray_executor import RayExecutor, one_line, voice_actors
 from pipeline.plan import BuildOptions

@@ -11,12 +11,12 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from pipeline.build import build
+from pipeline.commands.build import build
 from pipeline.cover import render_cover
 from pipeline.errors import ConfigError
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
-from pipeline.manifest import load_manifest
+from pipeline.state import open_store
 from pipeline.publish.catalog import clock
 from pipeline.publish.rules import validate_feed
 from pipeline.publish.site import SeriesInput, SiteReport, publish_site
@@ -31,6 +31,15 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-component-update", "--disable-sync"]
 
 
+def results(project: Path, slug: str) -> dict:
+    """A series' results as the state store holds them."""
+    store = open_store(project / "out", write=False)
+    try:
+        return store.episodes(slug)
+    finally:
+        store.close()
+
+
 def series_inputs(project: Path) -> list[SeriesInput]:
     """Every series of the project with its scripts and manifest, as the publish command gathers them."""
     found = []
@@ -38,7 +47,7 @@ def series_inputs(project: Path) -> list[SeriesInput]:
         series = load_series(config.parent)
         episodes, errors = load_episodes(config.parent)
         assert not errors
-        found.append((series, episodes, load_manifest(project / "out" / series.slug)))
+        found.append((series, episodes, results(project, series.slug)))
     return found
 
 
@@ -207,7 +216,7 @@ def check_page(page, url: str) -> None:
 def test_the_site_in_a_real_browser(built, tmp_path):
     site = tmp_path / "site"
     publish(built, site)
-    entries = load_manifest(built / "out" / "test-series")
+    entries = results(built, "test-series")
     with browser_page() as page:
         check_page(page, (site / "index.html").as_uri())
         cover = page.evaluate("[...document.images].map(i => i.getAttribute('alt'))")
@@ -277,7 +286,7 @@ def test_the_shipped_series_reads_like_the_seed_topic_page(tmp_path):
     site = tmp_path / "site"
     publish(project, site)
     header, expected = seed_episodes(REPO / "tests" / "data" / "fine-tuning-topic-page.txt")
-    entries = load_manifest(project / "out" / "fine-tuning")
+    entries = results(project, "fine-tuning")
     with browser_page() as page:
         page.goto((site / "fine-tuning" / "index.html").as_uri())
         shown = page.evaluate("""() => ({

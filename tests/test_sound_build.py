@@ -11,7 +11,7 @@ import pytest
 from mutagen.id3 import ID3
 
 from pipeline.audio.codec import decode, write_wav
-from pipeline.build import build
+from pipeline.commands.build import build
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
 

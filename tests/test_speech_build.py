@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.build import build
+from pipeline.commands.build import build
 from pipeline.cli import app
 from pipeline.fingerprint import sentence_key
 from pipeline.plan import BuildOptions

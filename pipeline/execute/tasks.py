@@ -5,6 +5,7 @@ next sentence; everything else comes with the task, so no shared file system is 
 
     speak   one sentence by one voice at one rate -> raw samples
     finish  an assembled narration -> tempo, sound, master (encode, verify), gates, plot, QA
+    check   a built MP3's bytes -> decoded, measured, its audio gates (`episodes check`)
 """
 
 from __future__ import annotations
@@ -145,12 +146,38 @@ def finish(task: FinishTask) -> Finished:
     return Finished(mastered.mp3, mastered, spans, gates, plot, node_name(), list(mastered.warnings), extra_s)
 
 
+@dataclass(frozen=True)
+class CheckTask:
+    """A built episode to judge as a listener gets it: decoded and measured."""
+
+    file: str
+    mp3: bytes
+    production: Production
+    """The settings it was built with (what it is judged by)."""
+    extra_s: float = 0.0
+    """Seconds the intro and outro add beyond the window (`fit: narration`)."""
+
+
+def check(task: CheckTask) -> list[Any]:
+    from ..audio.codec import decode_bytes
+    from ..audio.loudness import measure
+    from ..gates import Gate, audio_gates
+
+    try:
+        audio, rate = decode_bytes(task.mp3)
+    except PipelineError as exc:
+        return [Gate(task.file, "decodes", False, exc.message)]
+    return audio_gates(task.file, audio, rate, measure(audio, rate), task.production, task.extra_s)
+
+
 def run(task: Any) -> Any:
     """Dispatch one task to its function (the one entry point workers call)."""
     if isinstance(task, SpeakTask):
         return speak(task)
     if isinstance(task, FinishTask):
         return finish(task)
+    if isinstance(task, CheckTask):
+        return check(task)
     raise PipelineError(f"unknown task {type(task).__name__}")
 
 

@@ -1,0 +1,47 @@
+"""`episodes list`: every episode with its status and measured figures, from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import PipelineError
+from ..manifest import EpisodeResult
+from ..plan import BuildOptions
+from ..project import Project
+from .build import dry_run
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    label: str
+    """`series/NN-slug`, the name every command accepts."""
+    title: str
+    status: str
+    """"built", "stale" or "missing"."""
+    reason: str
+    """Why a stale episode would be rebuilt."""
+    result: EpisodeResult | None
+    """Its last result with audio, for the figures."""
+
+
+@dataclass
+class Listing:
+    rows: list[EpisodeRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[PipelineError] = field(default_factory=list)
+
+
+def list_episodes(project: Project) -> Listing:
+    plan = dry_run(project, [], BuildOptions())
+    listing = Listing(warnings=plan.warnings, errors=plan.errors)
+    for step in plan.steps:
+        job, entry = step.job, step.previous
+        if not job.out_path.exists():
+            status = "missing"
+        elif not step.stages:
+            status = "built"
+        else:
+            status = "stale"
+        figures = entry if entry is not None and entry.has_audio else None
+        listing.rows.append(EpisodeRow(job.label, job.episode.title, status, step.reason, figures))
+    return listing

@@ -1,0 +1,84 @@
+"""After a build, each series it touched is published from the store: its manifest.json export,
+review page and feed written, its tags checked across the series and its feed checked. Orphans
+(outputs whose script is gone) are removed first, so what is published names only files on disk.
+
+A series whose results, series file, cover, base URL, MP3s and exports are as they were at its
+last publishing is skipped (its gates then are reused), so a no-op build stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import PipelineError
+from ..files import deferred_signals
+from ..fingerprint import publish_key
+from ..gates import Gate, feed_gates, tag_gates
+from ..manifest import MANIFEST_NAME, EpisodeResult, export_manifest
+from ..plan import BuildPlan
+from ..project import Catalog, Project
+from ..settings import Series
+from ..state import Store
+
+EXPORTS = (MANIFEST_NAME, "index.html", "feed.xml")
+"""Files publishing writes into a series folder (their state is part of its key)."""
+
+
+def remove_orphans(plan: BuildPlan, store: Store) -> None:
+    """Delete each orphan's files and its result, so the store names only files on disk."""
+    for orphan in plan.orphans:
+        with deferred_signals():
+            store.forget(orphan.store_key, f"{orphan.stem}.mp3")
+            plan.entries.get(orphan.store_key, {}).pop(f"{orphan.stem}.mp3", None)
+            for path in orphan.files:
+                path.unlink(missing_ok=True)
+
+
+def publish_series(project: Project, catalog: Catalog, series_list: list[Series], base_url: str | None,
+                   store: Store) -> tuple[list[Gate], list[PipelineError]]:
+    """Export, page, feed and series gates of each series; returns the series gates and what could
+    not be published (one series' problem spares the others)."""
+    from ..publish.feed import write_feed
+    from ..publish.review import write_review_page
+
+    gates: list[Gate] = []
+    problems: list[PipelineError] = []
+    entries_by_slug = {e.series.slug: e for e in catalog.series}
+    for series in series_list:
+        folder = project.series_out(series)
+        if not folder.is_dir():
+            continue
+        url = base_url or series.base_url
+        known, found = store.published(series.slug)
+        if known == _key(series, folder, url, store):
+            gates.extend(Gate(**g) for g in found)
+            continue
+        entry = entries_by_slug[series.slug]
+        results = store.episodes(series.slug)
+        try:
+            export_manifest(folder, _header(series), list(results.values()), project.staging_dir)
+            series_gates = tag_gates(sorted(folder.glob("*.mp3")), series, entry.scripts)
+            write_review_page(series, entry.episodes, results, series_gates, folder, project.staging_dir)
+            write_feed(series, entry.episodes, results, url, folder, project.staging_dir)
+            series_gates += feed_gates(folder)
+        except PipelineError as exc:
+            problems.append(exc)
+            continue
+        gates.extend(series_gates)
+        store.set_published(series.slug, _key(series, folder, url, store),
+                            [{"file": g.file, **g.record()} for g in series_gates])
+    return gates, problems
+
+
+def export_preview(folder: Path, series: Series, results: dict[str, EpisodeResult], staging: Path) -> None:
+    """A preview's own manifest, beside it in out/<series>/preview/."""
+    export_manifest(folder, {**_header(series), "preview": True}, list(results.values()), staging)
+
+
+def _header(series: Series) -> dict[str, str]:
+    return {"series": series.title, "topic": series.topic, "album": series.album}
+
+
+def _key(series: Series, folder: Path, base_url: str, store: Store) -> str:
+    return publish_key(base_url, store.revision(series.slug), [series.config_path, series.cover],
+                       [*sorted(folder.glob("*.mp3")), *(folder / name for name in EXPORTS)])
