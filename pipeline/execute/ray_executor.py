@@ -156,8 +156,11 @@ def live_nodes(ray: ModuleType) -> dict[str, Node]:
 
 def knock(node: Node, timeout_s: float = KNOCK_TIMEOUT_S) -> bool | None:
     """Whether the node's raylet takes a connection: False when it is refused (nothing listens
-    there: the raylet is gone), None when no answer came in time (a machine down or a slow
-    network: Ray's own health check decides)."""
+    there: the raylet is gone; the driver must reach every raylet for Ray to work, so no firewall
+    stands between them), None when no answer came in time or Ray gave no port (a machine down, a
+    slow network: Ray's own health check decides)."""
+    if not node.port:
+        return None
     try:
         socket.create_connection((node.address, node.port), timeout=timeout_s).close()
     except ConnectionRefusedError:
@@ -235,7 +238,7 @@ class RayExecutor:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         self._affinity = NodeAffinitySchedulingStrategy
-        self._nodes = live_nodes(ray)
+        self._nodes = {node_id: node for node_id, node in live_nodes(ray).items() if knock(node) is not False}
         """The live nodes the executor places tasks on, by node id."""
         where = f"Ray cluster at {ray.get_runtime_context().gcs_address}" \
             if address or os.environ.get("RAY_ADDRESS") or not self._owner else "local Ray instance"
@@ -246,11 +249,6 @@ class RayExecutor:
         self.description = f"{where}: {self.capacity} CPUs on {plural(len(self._nodes), 'node')}"
         self._gone: set[str] = set()
         """Nodes found dead (Ray may hold one alive for seconds more): never used again."""
-        self._knocked: set[str] = set()
-        """Nodes whose raylet took a connection once: a refusal from them means they are gone (a
-        node never reached may sit behind a firewall, and is left to Ray's check)."""
-        for node in self._nodes.values():
-            self._refused(node)
         self._checked = time.monotonic()
         self._lost = lost_errors(ray)
         self._actor_class = ray.remote(VoiceActor)
@@ -442,27 +440,18 @@ class RayExecutor:
         used = {run.node_id for run in self._running.values()} | {a.node_id for a in self._actors} | suspects
         dead = {}
         for node_id, node in list(self._nodes.items()):
-            if node_id not in alive or node_id in used and self._refused(node):
+            if node_id not in alive or node_id in used and knock(node) is False:
                 dead[node_id] = self._nodes.pop(node_id)
+        self._gone.update(dead)
         for node_id, node in alive.items():
-            if node_id not in self._nodes and node_id not in dead and node_id not in self._gone:
+            if node_id not in self._nodes and node_id not in self._gone and knock(node) is not False:
                 self._nodes[node_id] = node
                 self._notices.append(f"Ray node {node.name} joined: {plural(node.cpus, 'CPU')} more, "
                                      f"{plural(self.capacity, 'CPU')} in all")
-        self._gone.update(dead)
         if dead and not self._nodes:
             names = ", ".join(node.name for node in dead.values())
             raise PipelineError(f"every node of the Ray cluster is gone (last: {names}); the build cannot go on")
         return dead
-
-    def _refused(self, node: Node) -> bool:
-        """Whether the node's raylet, which answered before, now refuses connections."""
-        if not node.port:
-            return False
-        answer = knock(node)
-        if answer:
-            self._knocked.add(node.node_id)
-        return answer is False and node.node_id in self._knocked
 
     def _lose(self, node: Node, collected: int) -> list[Outcome]:
         """A node died: every task it held is lost with it, its actors forgotten."""
