@@ -463,9 +463,13 @@ class RayExecutor:
             outcomes.append(Outcome(run.task_id, lost=True, node_lost=True, detail=f"Ray node {node.name} died"))
         for actor in [a for a in self._actors if a.node_id == node.node_id]:
             self._retire(actor)
-        tasks = plural(len(outcomes) + collected, "running task")
-        self._notices.append(f"Ray node {node.name} died: its {tasks} go to the remaining "
-                             f"{plural(len(self._nodes), 'node')} ({plural(self.capacity, 'CPU')})")
+        count = len(outcomes) + collected
+        left = f"{plural(len(self._nodes), 'node')} ({plural(self.capacity, 'CPU')})"
+        if count:
+            told = f"its {plural(count, 'running task')} {'goes' if count == 1 else 'go'} to the remaining {left}"
+        else:
+            told = f"it ran none of this build's tasks; {left} left"
+        self._notices.append(f"Ray node {node.name} died: {told}")
         return outcomes
 
     def _retire(self, actor: _Actor) -> None:
