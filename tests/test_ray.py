@@ -247,6 +247,20 @@ def test_a_node_that_joins_adds_its_cpus():
     assert executor.notices() == ["Ray node dddddddd (10.0.0.1) joined: 4 CPUs more, 5 CPUs in all"]
 
 
+def test_an_idle_actor_of_another_voice_gives_its_gpu_share_up_a_busy_one_keeps_it(tmp_path):
+    gpu = _node("g", cpus=2, gpus=1.0)
+    executor = bookkeeping([gpu])
+    (tmp_path / "other").mkdir()
+    first, second = _voice(tmp_path, 1), _voice(tmp_path / "other", 1)  # two voices, a whole GPU each
+    busy = _Actor("busy", first, gpu.node_id, task_id=5)
+    executor._actors = [busy]
+    assert not executor._make_room(gpu, second) and executor._ray.killed == []
+    busy.task_id = None  # its sentence is done: idle
+    assert executor._make_room(gpu, second)
+    assert executor._ray.killed == ["busy"] and executor._actors == []
+    assert not executor._make_room(_node("c", cpus=2), second)  # no GPU there at all
+
+
 # -- the hung-task time-out -------------------------------------------------------------------------
 
 

@@ -283,7 +283,7 @@ class RayExecutor:
                 ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
             ended = [self._collect(ref) for ref in ready]
         elif self._waiting and not outcomes:
-            time.sleep(timeout_s)  # nothing runs: the waiting tasks wait for a node to join
+            time.sleep(timeout_s)  # nothing runs to wait on: the driver must not spin
         dead = self._check_nodes({run.node_id for run, outcome in ended if outcome.lost})
         for run, outcome in ended:
             node = dead.get(run.node_id)
