@@ -3,10 +3,10 @@
 Each worker is a process started with `spawn` (no state forked from the driver: safe on macOS, and
 the output lock's descriptor is not inherited), with its share of the cores and one pipe to the
 driver. It runs one task at a time, so the driver always knows which task a dead worker held: that
-task alone is reported lost, and the worker is replaced; so is a worker that holds a task far
-longer than any task takes (hung). Workers ignore Ctrl-C (the driver decides
-what an interrupt means) and die with the driver: on Linux the kernel kills them when it exits, and
-everywhere they stop when their pipe closes or their parent changes.
+task alone is reported lost, and the worker is replaced; so is a worker that holds a task past the
+hung-task time-out (`HungTimer`: far longer than tasks of its kind take). Workers ignore Ctrl-C
+(the driver decides what an interrupt means) and die with the driver: on Linux the kernel kills
+them when it exits, and everywhere they stop when their pipe closes or their parent changes.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from . import Outcome, attempt, hung_after_s, limit_threads
+from . import HungTimer, Outcome, attempt, limit_threads, task_kind
+from .tasks import SpeakTask
 
 
 class InlineExecutor:
@@ -40,6 +41,9 @@ class InlineExecutor:
         outcomes = [attempt(task_id, task) for task_id, task in self._pending]
         self._pending.clear()
         return outcomes
+
+    def notices(self) -> list[str]:
+        return []
 
     def close(self) -> None:
         self._pending.clear()
@@ -84,6 +88,11 @@ def _serve(conn: Connection, threads: int, parent: int) -> None:
             return
 
 
+def _duty(task: Any) -> str:
+    """What a worker must have done before to do this task warm: speak its voice, or master."""
+    return task.identity if isinstance(task, SpeakTask) else "finish"
+
+
 @dataclass
 class _Worker:
     process: Any
@@ -91,6 +100,11 @@ class _Worker:
     task_id: int | None = None
     started: float = 0.0
     """When it took its task (monotonic seconds)."""
+    duty: str = ""
+    kind: str = ""
+    """Its task's duty (`_duty`) and kind (`task_kind`)."""
+    done: set[str] = field(default_factory=set)
+    """Duties it has done: the voices it holds loaded, "finish" once it has mastered."""
 
 
 class LocalExecutor:
@@ -98,7 +112,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int, threads: int, task_timeout_s: float | None = None):
         self.capacity = workers
-        self.task_timeout_s = task_timeout_s or hung_after_s()
+        self.timer = HungTimer(task_timeout_s)
         self.description = f"{workers} worker processes"
         self._threads = threads
         self._context = multiprocessing.get_context("spawn")
@@ -126,6 +140,8 @@ class LocalExecutor:
             worker = self._start()
         worker.task_id = task_id
         worker.started = time.monotonic()
+        worker.duty = _duty(task)
+        worker.kind = task_kind(task, worker.duty not in worker.done)
         try:
             worker.conn.send((task_id, task))
         except (BrokenPipeError, OSError):
@@ -140,24 +156,33 @@ class LocalExecutor:
         for worker in busy:
             if worker.conn in ready:
                 try:
-                    outcomes.append(worker.conn.recv())
-                    worker.task_id = None
-                    continue
+                    outcome = worker.conn.recv()
                 except (EOFError, OSError):
                     pass
+                else:
+                    outcomes.append(outcome)
+                    if outcome.error is None:
+                        self.timer.ended(worker.kind, time.monotonic() - worker.started)
+                    worker.done.add(worker.duty)
+                    worker.task_id = None
+                    continue
             elif worker.process.sentinel not in ready:
-                if time.monotonic() - worker.started <= self.task_timeout_s:
+                limit_s = self.timer.limit_s(worker.kind)
+                if time.monotonic() - worker.started <= limit_s:
                     continue
                 worker.process.kill()  # hung (a deadlocked engine, a stopped process): its task runs again
                 worker.process.join(timeout=5.0)
                 outcomes.append(Outcome(worker.task_id, lost=True, detail=f"worker process {worker.process.pid} "
-                                        f"gave no answer in {self.task_timeout_s:.0f} s and was stopped"))
+                                        f"gave no answer in {limit_s:.0f} s and was stopped"))
                 self._retire(worker)
                 continue
             outcomes.append(Outcome(worker.task_id, lost=True,
                                     detail=f"worker process {worker.process.pid} exited ({worker.process.exitcode})"))
             self._retire(worker)
         return outcomes
+
+    def notices(self) -> list[str]:
+        return []
 
     def _retire(self, worker: _Worker) -> None:
         worker.conn.close()
