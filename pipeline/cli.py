@@ -51,10 +51,6 @@ def _say_error(message: str) -> None:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM: stops a command like Ctrl-C (everything finished is kept), with its own exit code."""
-
-
 class Boundary(TyperGroup):
     """The one exception boundary: every error a command raises becomes one plain line and an exit
     code (2 for a fatal set-up problem, 130 for Ctrl-C, 143 for SIGTERM)."""
@@ -66,9 +62,9 @@ class Boundary(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # typer's own: exits, and usage errors it prints with the command's help
-        except KeyboardInterrupt as exc:
+        except KeyboardInterrupt:
             errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
-            raise typer.Exit(_interrupt_code(exc)) from None
+            raise typer.Exit(_interrupt_code()) from None
         except Exception as exc:  # noqa: BLE001 - the one boundary: every error becomes one plain line
             if state.debug:
                 errors.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
@@ -77,11 +73,13 @@ class Boundary(TyperGroup):
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    raise Terminated
+    """SIGTERM stops a command like Ctrl-C (everything finished is kept), with its own exit code."""
+    state.terminated = True
+    raise KeyboardInterrupt
 
 
-def _interrupt_code(exc: BaseException | None) -> int:
-    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+def _interrupt_code() -> int:
+    return EXIT_TERMINATED if state.terminated else EXIT_INTERRUPTED
 
 
 app = typer.Typer(help="Turn episode scripts into finished, measured MP3s.", no_args_is_help=True,
@@ -92,6 +90,8 @@ app = typer.Typer(help="Turn episode scripts into finished, measured MP3s.", no_
 class State:
     project: Project = dataclasses.field(default_factory=lambda: Project(Path.cwd()))
     debug: bool = False
+    terminated: bool = False
+    """SIGTERM arrived (exit 143 rather than Ctrl-C's 130)."""
 
 
 state = State()
@@ -265,7 +265,7 @@ def _report_build(report: BuildReport) -> None:
     if report.interrupted:
         errors.print("[yellow]interrupted:[/] finished episodes are saved and published; "
                      "run the same command to resume.")
-        raise typer.Exit(_interrupt_code(report.interrupted))
+        raise typer.Exit(_interrupt_code())
     if not report.results and not report.errors:
         errors.print("nothing to build: no episode scripts found under scripts/<series>/")
     raise typer.Exit(EXIT_FAILED if report.failed or report.failed_gates or report.flagged

@@ -50,8 +50,8 @@ class BuildReport:
     """Tasks run again because their worker died."""
     executor: str = ""
     """Where the audio work ran, in words."""
-    interrupted: KeyboardInterrupt | None = None
-    """The interrupt (Ctrl-C, or SIGTERM raised as one) that stopped the build early."""
+    interrupted: bool = False
+    """Ctrl-C (or SIGTERM, raised as one) stopped the build early."""
     tracebacks: dict[str, str] = field(default_factory=dict)
     """Workers' tracebacks of unexpected errors, by episode, for --debug."""
 
@@ -110,8 +110,8 @@ def build(project: Project, targets: list[str], options: BuildOptions, emit: Emi
                 try:
                     listener = functools.partial(retakes.listener, options.asr_model) if options.asr else None
                     report.retried, report.executor = driver.run(executors or executor_factory(options), listener)
-                except KeyboardInterrupt as exc:
-                    report.interrupted = exc
+                except KeyboardInterrupt:
+                    report.interrupted = True
                 except PipelineError as exc:  # the work could not go on (an executor, a model): keep what is done
                     report.errors.append(exc)
             report.tracebacks = driver.tracebacks

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PipelineError
 from ..events import Emit, Progress, ignore
-from ..execute import default_workers, make_executor
+from ..execute import NODE_RERUNS, default_workers, make_executor
 from ..gates import Gate, feed_gates, tag_gates
 from ..manifest import EpisodeResult
 from ..plan import AUDIO, BuildOptions, EpisodeJob, episode_production
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 MEMORY_GB_PER_WORKER = 0.3
 """A worker decoding and measuring one MP3 at a time."""
+RETRIES = 1
+"""Times a file is checked again after its worker died (as a build's tasks are)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ def _audio_gates(audits: list[_Audit], options: CheckOptions, emit: Emit) -> lis
     executor = make_executor(options.executor, workers, options.ray_address)
     gates: dict[int, list[Gate]] = {}
     waiting = list(range(len(audits)))
+    tries = [0] * len(audits)
     try:
         running = 0
         while len(gates) < len(audits):
@@ -157,7 +160,10 @@ def _audio_gates(audits: list[_Audit], options: CheckOptions, emit: Emit) -> lis
             for outcome in executor.poll(0.2):
                 running -= 1
                 file = audits[outcome.task_id].path.name
-                if outcome.lost:
+                if outcome.lost and tries[outcome.task_id] < RETRIES + (NODE_RERUNS if outcome.node_lost else 0):
+                    tries[outcome.task_id] += 1
+                    waiting.insert(0, outcome.task_id)
+                elif outcome.lost:
                     gates[outcome.task_id] = [Gate(file, "decodes", False, f"the worker was lost ({outcome.detail})")]
                 elif outcome.error is not None:
                     gates[outcome.task_id] = [Gate(file, "decodes", False, outcome.error.message)]

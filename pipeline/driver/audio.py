@@ -23,7 +23,7 @@ from ..audio import fit
 from ..cache import CorruptEntry, SentenceCache
 from ..errors import DurationError, PipelineError, ScriptError, describe
 from ..events import Emit, Notice, Progress
-from ..execute import Executor, Outcome
+from ..execute import NODE_RERUNS, Executor, Outcome
 from ..fingerprint import sentence_key
 from ..outputs import AUDIO
 from ..plan import EpisodeJob, Step
@@ -78,6 +78,8 @@ class _Task:
     key: str | None = None
     episode: _Episode | None = None
     tries: int = 0
+    node_reruns: int = 0
+    """Runs lost with their whole node (not the task's fault: not counted as tries)."""
 
 
 class AudioStage:
@@ -126,6 +128,14 @@ class AudioStage:
             self._dispatch()
             for outcome in self.executor.poll(0.2):
                 self._handle(outcome)
+            self._notices()
+        self._notices()
+
+    def _notices(self) -> None:
+        """What the executor says beyond single tasks (a node lost), as warnings and at once."""
+        for notice in self.executor.notices():
+            self.warnings.append(notice)
+            self.emit(Notice(notice))
 
     def _admit(self) -> None:
         """Start episodes while fewer than `window` are in flight."""
@@ -359,6 +369,10 @@ class AudioStage:
     def _handle(self, outcome: Outcome) -> None:
         self.running.discard(outcome.task_id)
         task = self.tasks[outcome.task_id]
+        if outcome.lost and outcome.node_lost and task.node_reruns < NODE_RERUNS and self._episodes_of(task):
+            task.node_reruns += 1  # its node died under it: run it elsewhere, the executor said so
+            (self.finish_queue if task.kind == "finish" else self.speak_queue).appendleft(outcome.task_id)
+            return
         if outcome.lost:
             task.tries += 1
             episodes = self._episodes_of(task)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from . import HungTimer, Outcome, attempt, limit_threads, task_kind
+from .base import HungTimer, Outcome, attempt, limit_threads, task_kind
 from .tasks import SpeakTask
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 from ..errors import PipelineError
 from ..settings import VoiceProfile
-from . import HungTimer, Outcome, attempt, limit_threads, task_kind
+from .base import HungTimer, Outcome, attempt, limit_threads, task_kind
 from .tasks import SpeakTask
 
 INSTALL_HINT = "pip install -e '.[ray]'"
