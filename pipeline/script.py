@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PipelineError, ScriptError
+from .paths import file_problem, inside_project
 from .settings import SLUG_RE, LineDict, parse_yaml_mapping, read_text
 
 PAUSE_RE = re.compile(r"\[pause(?:\s+(\d+(?:\.\d+)?)\s*(ms|s))?\]", re.IGNORECASE)
@@ -256,13 +257,12 @@ def _audio_field(data: LineDict, path: Path) -> Path | None:
     value, line = data["audio"], data.line_of("audio")
     if not isinstance(value, str) or not value.strip():
         raise ScriptError("`audio` must be the path of a recording, relative to the series folder", path, line)
-    try:
-        audio = (path.parent / value.strip()).resolve()
-        found = audio.is_file()
-    except (OSError, ValueError):
-        raise ScriptError(f"`audio` path {value.strip()[:60]!r} is not usable", path, line) from None
-    if not found:
+    audio = inside_project(value, path.parent, path.parent.parent.parent, "recording", path, line, ScriptError)
+    problem = file_problem(audio)
+    if problem == "not found":
         raise ScriptError(f"recording not found: {value.strip()} (looked for {audio})", path, line)
+    if problem:
+        raise ScriptError(f"recording {audio} {problem}: `audio` must name a sound file", path, line)
     return audio
 
 
@@ -358,6 +358,8 @@ def load_episodes(folder: Path) -> tuple[list[Episode], list[PipelineError]]:
     errors: list[PipelineError] = []
     for path in scripts:
         try:
+            if path.exists():  # a link that leads nowhere is reported by parse_episode ("file not found")
+                inside_project(path.name, folder, folder.parent.parent, "a link to", path, None, ScriptError)
             episode = parse_episode(path)
         except PipelineError as exc:
             errors.append(exc)
