@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -111,3 +112,33 @@ def test_every_ffmpeg_the_codec_starts_follows_an_ignored_ctrl_c(tmp_path, monke
     assert len(started) >= 6 and not any(started)
 
 
+
+
+@linux_only
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_background_build_finishes_its_encodes_through_ctrl_c(project, tone_engine, jobs):
+    """`episodes build &` from a script: the shell starts it ignoring SIGINT, yet a Ctrl-C at the
+    terminal reaches its process group. Ctrl-C after Ctrl-C for the whole build: every episode is
+    still built, in the driver (--jobs 1) and in worker processes."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "EPISODES_TONE_DELAY_S": "0.05"}
+    build = subprocess.Popen(["sh", "-c", 'trap "" INT; exec "$@"', "sh", sys.executable, "-m", "pipeline.cli",
+                              "--project", str(project), "build", "--jobs", jobs],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                             start_new_session=True)
+    interrupts = 0
+    try:
+        while build.poll() is None:
+            os.killpg(build.pid, signal.SIGINT)
+            interrupts += 1
+            time.sleep(0.02)
+        output = build.stdout.read()
+    finally:
+        if build.poll() is None:
+            os.killpg(build.pid, signal.SIGKILL)
+        build.wait()
+    assert build.returncode == 0, output
+    assert interrupts > 10
+    for stem in ("01-alpha", "02-beta", "03-gamma"):
+        audio, rate = codec.decode(project / "out" / "test-series" / f"{stem}.mp3")
+        assert len(audio) / rate > 5.0
