@@ -122,10 +122,13 @@ def test_a_background_build_finishes_its_encodes_through_ctrl_c(project, tone_en
     still built, in the driver (--jobs 1) and in worker processes."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
            "EPISODES_TONE_DELAY_S": "0.05"}
-    build = subprocess.Popen(["sh", "-c", 'trap "" INT; exec "$@"', "sh", sys.executable, "-m", "pipeline.cli",
-                              "--project", str(project), "build", "--jobs", jobs],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                             start_new_session=True)
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child starts ignoring it, as `&` does
+    try:
+        build = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--project", str(project), "build",
+                                  "--jobs", jobs], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 env=env, start_new_session=True)
+    finally:
+        signal.signal(signal.SIGINT, interrupt)
     interrupts = 0
     try:
         while build.poll() is None:
