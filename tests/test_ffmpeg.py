@@ -114,7 +114,6 @@ def test_every_ffmpeg_the_codec_starts_follows_an_ignored_ctrl_c(tmp_path, monke
 
 
 
-@linux_only
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_background_build_finishes_its_encodes_through_ctrl_c(project, tone_engine, jobs):
     """`episodes build &` from a script: the shell starts it ignoring SIGINT, yet a Ctrl-C at the
