@@ -130,14 +130,30 @@ def _timestamp(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
-def to_webvtt(cues: list[Cue]) -> str:
+_VTT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+"""WebVTT cue text is markup: `<` opens a tag, `&` a character reference, and `-->` may not appear;
+escaped, any narration shows as written."""
+
+
+def _vtt_text(text: str) -> str:
+    return text.translate(_VTT_ESCAPES)
+
+
+def to_webvtt(cues: list[Cue], speaker: str | None = None) -> str:
+    """WebVTT captions; with a `speaker` (the narrator's name), each cue is a voice span
+    `<v Speaker>`, which players show or announce as who is speaking."""
     document = WebVTT()
+    voice = f"<v {_vtt_text(' '.join(speaker.split()))}>" if speaker and speaker.strip() else ""
     for cue in cues:
-        document.captions.append(Caption(_timestamp(cue.start_s), _timestamp(cue.end_s), _lines(cue.text)))
+        lines = [_vtt_text(line) for line in wrap_lines(cue.text)]
+        if voice and lines:
+            lines[0] = voice + lines[0]
+        document.captions.append(Caption(_timestamp(cue.start_s), _timestamp(cue.end_s), lines))
     return document.content
 
 
 def to_srt(cues: list[Cue]) -> str:
+    """SubRip captions: plain text, as written (SRT has no markup and no escapes)."""
     return srt.compose([
         srt.Subtitle(index, dt.timedelta(seconds=cue.start_s), dt.timedelta(seconds=cue.end_s), _lines(cue.text))
         for index, cue in enumerate(cues, start=1)

@@ -1,16 +1,26 @@
 """Episode scripts: YAML front matter plus a Markdown narration body.
 
-Body markup (documented in the README):
-- a blank line ends a paragraph (a paragraph pause follows it);
-- `[pause]`, `[pause 1.2s]`, `[pause 800ms]` insert a pause, on its own line or inline;
-- `[written]{spoken}` speaks `spoken` where the transcript shows `written`; a malformed one
-  (`[LoRA]{`, `[]{}`, `[x]{}`, a stray brace) is an error naming the line;
-- `# headings` (a `#` and a space) and `<!-- comments -->` are notes for the producer and are
-  not spoken; a line starting `#1` is narration ("number one");
-- Markdown emphasis and list markers are dropped.
+Body markup (documented in the README) is read by one tokenizer (`parse_body`): whatever is not
+narration is understood or refused with an error naming its line, never read aloud.
+- A blank line ends a paragraph (a paragraph pause follows it).
+- `[pause]`, `[pause 1.2s]`, `[pause 800ms]` insert a pause, on its own line or inline; spacing
+  and letter case are free (`[ Pause 2 s ]`, `[pause2s]`). Any other mark starting with "pause"
+  is an error saying the right form, and so is one asking for more than a day (400 digits
+  included); `max_pause_ms` refuses shorter ones too long for the production (text.py).
+- `[written]{spoken}` speaks `spoken` where the transcript shows `written`; a malformed one, an
+  empty part or a mark inside a mark is an error.
+- `[text](link)` is a Markdown link: its text is narration, its address is not; `![alt](image)`
+  is not spoken. A bare web address (`https://...`, `www....`, `<https://...>`) is an error:
+  nobody can follow one read aloud, so write it as a link or in words.
+- Any other `[...]`, an unclosed `[`, and a stray `]`, `{` or `}` are errors.
+- Not spoken: `# headings` (a `#` and a space; a line starting `#1` is narration), a line
+  underlined with `===` or `---` (a heading, as in Markdown; under several lines, an error),
+  dividers (`---`, `***`, `___` on their own), `<!-- comments -->` (unclosed: an error), HTML tags
+  and the contents of `<script>` and `<style>`. Quote markers (`> `), list markers, emphasis and
+  backticks are dropped; what they mark is narration.
 
 Front matter is validated here: `date:` is an ISO date, `episode:` a number from 1 to 999,
-`audio:` an existing recording, `sound:` `off` or a mapping.
+`audio:` a sound file inside the project, `sound:` `off` or a mapping.
 """
 
 from __future__ import annotations
@@ -23,21 +33,44 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PipelineError, ScriptError
-from .settings import SLUG_RE, LineDict, parse_yaml_mapping, read_text
+from .paths import file_problem, inside_project
+from .settings import MAX_PAUSE_MS, SLUG_RE, LineDict, parse_yaml_mapping, read_text
 
-PAUSE_RE = re.compile(r"\[pause(?:\s+(\d+(?:\.\d+)?)\s*(ms|s))?\]", re.IGNORECASE)
-ANY_PAUSE_RE = re.compile(r"\[pause\b[^\]]*\]", re.IGNORECASE)
+PAUSE_RE = re.compile(r"\s*pause\s*(?:(\d+(?:\.\d+)?)\s*(ms|s))?\s*", re.IGNORECASE)
+"""The inside of a pause mark: `pause`, `pause 1.2s`, `pause 800ms`; spacing and case are free."""
+_PAUSE_WORD_RE = re.compile(r"\s*pause", re.IGNORECASE)
+"""A mark starting with this is a pause mark, good or bad."""
+MAX_PAUSE_MARK_MS = 24 * 3600 * 1000
+"""A pause mark asking for more than a day is an error here; `max_pause_ms` (at most
+MAX_PAUSE_MS) refuses shorter ones too long for the production when the plan is made."""
 SAY_RE = re.compile(r"\[([^\[\]{}]+)\]\{([^{}]*)\}")
-COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+"""A pronunciation mark as parse_body leaves it in a block's text."""
+_INLINE_RE = re.compile(
+    r"(?P<autolink><(?:https?|ftp)://[^<>\s]*>)"
+    r"|(?P<tag></?[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][\w.:-]*\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))*\s*/?>)"
+    r"|(?P<url>\b(?:https?|ftp)://\S+|\bwww\.\S+)"
+    r"|(?P<mark>!?\[)"
+    r"|(?P<stray>[\]{}])"
+)
+"""What a narration line may hold besides words: a web address, an HTML tag (`<b>`, `</b>`,
+`<br/>`, `<span class="x">`: attributes with values, so "x<y and y>z" stays narration), a mark,
+link or image, or a stray bracket or brace."""
+_NOTE_RE = re.compile(r"<!--|<(script|style)\b[^>]*>", re.IGNORECASE)
+_NOTE_END_RE = {"--": re.compile(r"-->"), "script": re.compile(r"</script\s*>", re.IGNORECASE),
+                "style": re.compile(r"</style\s*>", re.IGNORECASE)}
 FILENAME_RE = re.compile(r"^(\d+)-(.+)$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_EPISODE = 999
 MAX_WORDS = 6 * 60 * 200
 """Words of narration an episode may hold: six hours at a brisk 200 words a minute."""
 _HEADING_RE = re.compile(r"^#{1,6}(?:\s|$)")
+_UNDERLINE_RE = re.compile(r"^(?:=+|-+)$")
+"""A setext heading's underline (a divider where no text is above it)."""
+_RULE_RE = re.compile(r"^(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$")
+"""A thematic break (`***`, `- - -`, `___`): a divider, not narration."""
+_QUOTE_RE = re.compile(r"^(?:>[ \t]*)+")
 _LIST_MARK_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _EMPHASIS_RE = re.compile(r"(\*\*|__|\*|`)")
-_BRACE_RE = re.compile(r"\]\{|[{}]")
 FRONT_MATTER_FIELDS = ("title", "episode", "slug", "date", "summary", "tags", "voice", "production", "audio",
                        "sound")
 
@@ -110,34 +143,186 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _pause_ms(match: re.Match[str]) -> int | None:
-    if match.group(1) is None:
-        return None
-    value = float(match.group(1))
-    return int(round(value * 1000 if match.group(2).lower() == "s" else value))
+@dataclass(frozen=True)
+class _Say:
+    """A pronunciation mark: `written` in transcripts, `spoken` to the voice."""
+
+    written: str
+    spoken: str
 
 
-def _clean_line(line: str) -> str:
-    line = _LIST_MARK_RE.sub("", line)
-    return _EMPHASIS_RE.sub("", line)
+@dataclass(frozen=True)
+class _Pause:
+    """A pause mark; `ms` None is the production's paragraph pause."""
+
+    ms: int | None
 
 
-def _check_pronunciations(text: str, path: Path, line: int) -> None:
-    """Every `[written]{spoken}` mark must be whole, with both parts; a stray brace is an error."""
-    for match in SAY_RE.finditer(text):
-        if not match.group(1).strip() or not match.group(2).strip():
-            raise ScriptError(f"pronunciation mark {match.group(0)!r} needs text in both parts: "
-                              "write [written]{spoken}", path, line)
-    rest = SAY_RE.sub("", text)
-    stray = _BRACE_RE.search(rest)
-    if stray is not None:
-        near = rest[max(0, stray.start() - 20):stray.end() + 20].strip()
-        raise ScriptError(f"malformed pronunciation mark near {near!r}: write [written]{{spoken}}", path, line)
+_Piece = str | _Say | _Pause
+
+
+def _near(line: str, position: int) -> str:
+    return line[max(0, position - 20) : position + 21].strip()
+
+
+def _malformed(line: str, position: int, why: str, path: Path, line_no: int) -> ScriptError:
+    return ScriptError(f"malformed pronunciation mark near {_near(line, position)!r} ({why}): "
+                       "write [written]{spoken}", path, line_no)
+
+
+def _pause(content: str, mark: str, path: Path, line_no: int) -> _Pause:
+    """A `[pause ...]` mark's length, or an error saying the right form (never an overflow)."""
+    found = PAUSE_RE.fullmatch(content)
+    if found is None:
+        raise ScriptError(f"bad pause mark {mark!r}: write [pause], [pause 1.5s] or [pause 800ms]", path, line_no)
+    if found.group(1) is None:
+        return _Pause(None)
+    value = float(found.group(1)) * (1000.0 if found.group(2).lower() == "s" else 1.0)  # inf for 400 digits
+    if not value <= MAX_PAUSE_MARK_MS:
+        shown = mark if len(mark) <= 30 else mark[:27] + "…]"
+        raise ScriptError(f"pause mark {shown!r} asks for more than a day; a pause is at most "
+                          f"{MAX_PAUSE_MS} ms (`max_pause_ms`)", path, line_no)
+    return _Pause(int(round(value)))
+
+
+def _next_bracket(line: str, start: int) -> int:
+    """Index of the first bracket or brace from `start` on, or -1: what closes a mark (or, when
+    it is not the closing one, a mark inside a mark)."""
+    return next((index for index in range(start, len(line)) if line[index] in "[]{}"), -1)
+
+
+def _link_end(line: str, start: int) -> int:
+    """Index of the `)` closing a link's address that opens at `start` (balanced parentheses
+    inside the address are part of it, as in Markdown), or -1."""
+    depth = 0
+    for index in range(start, len(line)):
+        if line[index] == "(":
+            depth += 1
+        elif line[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def _mark(line: str, start: int, image: bool, path: Path, line_no: int) -> tuple[list[_Piece], int]:
+    """The mark opening at `start` (`[`, or `![` when `image`): its pieces and where it ends."""
+    opening = start + (2 if image else 1)
+    bang: list[_Piece] = ["!"] if image else []
+    close = _next_bracket(line, opening)
+    if close < 0:
+        raise ScriptError(f"unclosed '[' near {_near(line, start)!r}: write [pause], [pause 1.5s], "
+                          "[written]{spoken} or [text](link)", path, line_no)
+    if line[close] != "]":
+        raise _malformed(line, close, "a mark cannot hold another mark or a brace", path, line_no)
+    content = line[opening:close]
+    follows = line[close + 1 : close + 2]
+    if follows == "{":
+        end = _next_bracket(line, close + 2)
+        if end < 0:
+            raise _malformed(line, close + 1, "'{' is not closed by '}'", path, line_no)
+        if line[end] != "}":
+            raise _malformed(line, end, "a mark cannot hold another mark or a brace", path, line_no)
+        mark = line[start + len(bang) : end + 1]
+        if not content:
+            raise _malformed(line, close, "nothing to show", path, line_no)
+        spoken = line[close + 2 : end]
+        if not content.strip() or not spoken.strip():
+            raise ScriptError(f"pronunciation mark {mark!r} needs text in both parts: write [written]{{spoken}}",
+                              path, line_no)
+        return [*bang, _Say(_inline_text(content, path, line_no), _inline_text(spoken, path, line_no))], end + 1
+    if follows == "(":
+        end = _link_end(line, close + 1)
+        if end < 0:
+            raise ScriptError(f"unclosed link near {_near(line, close + 1)!r}: write [text](link)", path, line_no)
+        if image:
+            return [], end + 1  # a picture is not narration
+        if not content.strip():
+            raise ScriptError(f"link {line[start : end + 1][:60]!r} has no text to speak: write [text](link)",
+                              path, line_no)
+        return [_inline_text(content, path, line_no)], end + 1
+    mark = line[start + len(bang) : close + 1]
+    if _PAUSE_WORD_RE.match(content):
+        return [*bang, _pause(content, mark, path, line_no)], close + 1
+    raise ScriptError(f"unknown mark {mark[:40]!r}: write [pause], [pause 1.5s] or [pause 800ms] for a pause, "
+                      "[written]{spoken} for a pronunciation, [text](link) for a link", path, line_no)
+
+
+def _inline(line: str, path: Path, line_no: int) -> list[_Piece]:
+    """One line of narration read as text, pronunciation marks and pauses: links become their
+    text, HTML tags and images are dropped, and everything else in brackets or braces is an
+    error naming the line."""
+    pieces: list[_Piece] = []
+    position = 0
+    while (found := _INLINE_RE.search(line, position)) is not None:
+        pieces.append(line[position : found.start()])
+        kind, token = found.lastgroup, found.group()
+        if kind == "tag":
+            position = found.end()
+        elif kind in ("autolink", "url"):
+            address = token.strip("<>").rstrip(".,;:!?)")
+            raise ScriptError(f"web address {address[:60]!r} cannot be read aloud: write [words to say]({address[:60]})"
+                              " to link it, or say it in words", path, line_no)
+        elif kind == "stray":
+            raise _malformed(line, found.start(), f"a stray {token!r}", path, line_no)
+        else:
+            marked, position = _mark(line, found.start(), token == "![", path, line_no)
+            pieces += marked
+    pieces.append(line[position:])
+    return [_EMPHASIS_RE.sub("", p) if isinstance(p, str) else p for p in pieces]
+
+
+def _inline_text(text: str, path: Path, line_no: int) -> str:
+    """The text inside a mark or link: HTML tags dropped, emphasis removed; it holds no marks."""
+    return "".join(p for p in _inline(text, path, line_no) if isinstance(p, str))
+
+
+def _without_notes(body: str, path: Path, first_line: int) -> str:
+    """The body with `<!-- comments -->` and `<script>`/`<style>` elements (contents included)
+    blanked out, newlines kept for line numbers; an unclosed one is an error on its line."""
+    kept: list[str] = []
+    position = 0
+    while (found := _NOTE_RE.search(body, position)) is not None:
+        closer = _NOTE_END_RE["--" if found.group(0) == "<!--" else found.group(1).lower()]
+        end = closer.search(body, found.end())
+        if end is None:
+            what = "comment `<!--`: close it with `-->`" if found.group(0) == "<!--" else \
+                f"`<{found.group(1)}>`: close it with `</{found.group(1)}>` (its contents are not spoken)"
+            raise ScriptError(f"unclosed {what}", path, first_line + body.count("\n", 0, found.start()))
+        kept += [body[position : found.start()], "\n" * body.count("\n", found.start(), end.end())]
+        position = end.end()
+    kept.append(body[position:])
+    return "".join(kept)
+
+
+def _lines(body: str, path: Path, first_line: int) -> list[tuple[int, str | None]]:
+    """The body's narration lines, (line number, text), with None for a paragraph break. Headings
+    (`# x`, or a line underlined with `===` or `---`), quote markers and list markers go here."""
+    entries: list[tuple[int, str | None]] = []
+    for offset, raw in enumerate(body.split("\n")):
+        line_no = first_line + offset
+        text = _QUOTE_RE.sub("", raw.strip())
+        if not text:
+            entries.append((line_no, None))
+        elif _HEADING_RE.match(text):
+            continue
+        elif _UNDERLINE_RE.match(text):
+            if entries and entries[-1][1] is not None:  # the line above is a heading (Markdown's setext form)
+                if len(entries) > 1 and entries[-2][1] is not None:
+                    raise ScriptError(f"{text[:3]!r} under several lines of narration makes them a heading: put a "
+                                      "blank line before it for a divider, or use one line (or `# `) for a heading",
+                                      path, line_no)
+                entries.pop()
+            entries.append((line_no, None))
+        elif _RULE_RE.match(text):
+            entries.append((line_no, None))
+        else:
+            entries.append((line_no, _LIST_MARK_RE.sub("", text)))
+    return entries
 
 
 def parse_body(body: str, path: Path, first_line: int) -> tuple[Block, ...]:
     """Split the narration into runs of text separated by paragraph breaks and pause marks."""
-    body = COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), body)
     blocks: list[Block] = []
     run: list[str] = []
     run_line = first_line
@@ -154,32 +339,22 @@ def parse_body(body: str, path: Path, first_line: int) -> tuple[Block, ...]:
             blocks.append(Block("", line, pause, line))
         run = []
 
-    for offset, raw in enumerate(body.split("\n")):
-        line_no = first_line + offset
-        stripped = raw.strip()
-        if not stripped:
+    for line_no, text in _lines(_without_notes(body, path, first_line), path, first_line):
+        if text is None:
             if run:
                 close(None, line_no)
             continue
-        if _HEADING_RE.match(stripped):
-            continue
-        for mark in ANY_PAUSE_RE.finditer(stripped):
-            if not PAUSE_RE.fullmatch(mark.group(0)):
-                raise ScriptError(
-                    f"bad pause mark {mark.group(0)!r}: write [pause], [pause 1.5s] or [pause 800ms]",
-                    path,
-                    line_no,
-                )
-        text = _clean_line(stripped)
-        _check_pronunciations(text, path, line_no)
-        pos = 0
-        for match in PAUSE_RE.finditer(text):
-            if not run:
-                run_line = line_no
-            run.append(text[pos : match.start()])
-            close(_pause_ms(match), line_no)
-            pos = match.end()
-        rest = text[pos:].strip()
+        current = ""
+        for piece in _inline(text, path, line_no):
+            if isinstance(piece, _Pause):
+                if not run:
+                    run_line = line_no
+                run.append(current)
+                close(piece.ms, line_no)
+                current = ""
+            else:
+                current += piece if isinstance(piece, str) else f"[{piece.written}]{{{piece.spoken}}}"
+        rest = current.strip()
         if rest:
             if not run:
                 run_line = line_no
@@ -256,13 +431,12 @@ def _audio_field(data: LineDict, path: Path) -> Path | None:
     value, line = data["audio"], data.line_of("audio")
     if not isinstance(value, str) or not value.strip():
         raise ScriptError("`audio` must be the path of a recording, relative to the series folder", path, line)
-    try:
-        audio = (path.parent / value.strip()).resolve()
-        found = audio.is_file()
-    except (OSError, ValueError):
-        raise ScriptError(f"`audio` path {value.strip()[:60]!r} is not usable", path, line) from None
-    if not found:
+    audio = inside_project(value, path.parent, path.parent.parent.parent, "recording", path, line, ScriptError)
+    problem = file_problem(audio)
+    if problem == "not found":
         raise ScriptError(f"recording not found: {value.strip()} (looked for {audio})", path, line)
+    if problem:
+        raise ScriptError(f"recording {audio} {problem}: `audio` must name a sound file", path, line)
     return audio
 
 
@@ -358,6 +532,8 @@ def load_episodes(folder: Path) -> tuple[list[Episode], list[PipelineError]]:
     errors: list[PipelineError] = []
     for path in scripts:
         try:
+            if path.exists():  # a link that leads nowhere is reported by parse_episode ("file not found")
+                inside_project(path.name, folder, folder.parent.parent, "a link to", path, None, ScriptError)
             episode = parse_episode(path)
         except PipelineError as exc:
             errors.append(exc)

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import yaml
 
 from .errors import ConfigError, PipelineError
+from .paths import file_problem, inside_project
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MP3_BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -308,13 +309,13 @@ _SERIES_TEXT_FIELDS = ("title", "topic", "album", "author", "description", "genr
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
-def _cover_problem(cover: Path, project_root: Path, exists: bool) -> str | None:
-    """Why a cover cannot be used, judged cheaply (place and file signature); the image itself is
-    checked when a build first meets it, and scaled when it is embedded (pipeline.cover)."""
-    if not cover.is_relative_to(project_root.resolve()):
-        return f"must be inside the project folder {project_root.resolve()}"
-    if not exists:
-        return None
+def _cover_problem(cover: Path) -> str | None:
+    """Why a cover inside the project cannot be used, judged cheaply (file kind and signature); the
+    image itself is checked when a build first meets it, and scaled when it is embedded
+    (pipeline.cover)."""
+    problem = file_problem(cover)
+    if problem:
+        return problem
     try:
         with cover.open("rb") as handle:
             head = handle.read(8)
@@ -357,16 +358,14 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
     )
     cover = None
     if data.get("cover"):
-        try:
-            cover = (folder / str(data["cover"])).resolve()
-            found = cover.is_file()
-        except (OSError, ValueError):
-            raise ConfigError(f"cover path {str(data['cover'])!r} is not usable", path, data.line_of("cover")) from None
-        if require_cover and not found:
-            raise ConfigError(f"cover image not found: {cover}", path, data.line_of("cover"))
-        problem = _cover_problem(cover, folder.parent.parent, found)
-        if problem:
-            raise ConfigError(f"cover {cover}: {problem}", path, data.line_of("cover"))
+        line = data.line_of("cover")
+        cover = inside_project(str(data["cover"]), folder, folder.parent.parent, "cover", path, line)
+        problem = _cover_problem(cover)
+        if problem == "not found":
+            if require_cover:
+                raise ConfigError(f"cover image not found: {cover}", path, line)
+        elif problem:
+            raise ConfigError(f"cover {cover}: {problem}", path, line)
     if values.get("base_url"):
         from .urls import check_base_url
 
@@ -461,12 +460,21 @@ class VoiceProfile:
     """Reference recording for voice cloning (XTTS)."""
     gpus: float = 0.0
     """GPU share a Ray voice worker asks for (0-8; 0 runs on CPU)."""
+    lines: dict[str, int] = field(default_factory=dict, compare=False)
+    """The profile's line of each key, for errors found later."""
 
     def resolve(self, value: str | None) -> Path | None:
-        """A path from the profile, resolved against the voices folder."""
+        """A path from the profile (its `model`, `config` or `speaker_wav`), resolved against the
+        voices folder; a ConfigError naming the profile's line when it leads out of the project."""
         if value is None:
             return None
-        return (self.path.parent / Path(value).expanduser()).resolve()
+        key = next((k for k in VOICE_PATH_FIELDS if getattr(self, k) == value), "model")
+        return inside_project(value, self.path.parent, self.path.parent.parent, f"`{key}`", self.path,
+                              self.lines.get(key))
+
+
+VOICE_PATH_FIELDS = ("model", "config", "speaker_wav")
+"""Voice fields that may name a file (`model` may also be a name: `bundled`, a Coqui model)."""
 
 
 _VOICE_KINDS: dict[str, type] = {"rate": float, "sentence_pause_ms": int, "gpus": float}
@@ -476,7 +484,7 @@ _VOICE_LIMITS = {"rate": (0.5, 2.0), "sentence_pause_ms": (0, 5000), "gpus": (0.
 def load_voice(path: Path) -> VoiceProfile:
     """Parse one voice profile file; every bad value is a ConfigError naming its line."""
     data = load_yaml_file(path)
-    settable = {f.name: f for f in dataclasses.fields(VoiceProfile) if f.name not in ("name", "path")}
+    settable = {f.name: f for f in dataclasses.fields(VoiceProfile) if f.name not in ("name", "path", "lines")}
     values: dict[str, Any] = {"name": path.stem}
     for key, value in data.items():
         line = data.line_of(key)
@@ -500,15 +508,21 @@ def load_voice(path: Path) -> VoiceProfile:
     for key, (low, high) in _VOICE_LIMITS.items():
         if key in values and not low <= values[key] <= high:
             raise ConfigError(f"`{key}` must be between {low:g} and {high:g}", path, data.line_of(key))
-    return VoiceProfile(path=path, **values)
+    voice = VoiceProfile(path=path, lines=dict(data.key_lines), **values)
+    for key in VOICE_PATH_FIELDS:
+        voice.resolve(getattr(voice, key))  # refuses a path out of the project now, naming its line
+    return voice
 
 
 def load_voices(folder: Path) -> dict[str, VoiceProfile]:
-    """Every profile in the voices folder, by name (lexicon files are skipped)."""
+    """Every profile in the voices folder, by name (lexicon files are skipped, but like every file
+    there they must not be links out of the project)."""
     voices = {}
     for path in sorted(folder.glob("*.yaml")):
+        inside_project(path.name, folder, folder.parent, "a link to", path, None)
         if path.stem == "lexicon" or path.stem.endswith(".lexicon"):
             continue
         voice = load_voice(path)
         voices[voice.name] = voice
     return voices
+

@@ -5,6 +5,7 @@ The caption files are read back with the `webvtt` and `srt` parsers, not with ou
 
 from __future__ import annotations
 
+import html
 import io
 
 import pytest
@@ -118,3 +119,30 @@ def test_the_series_never_gets_a_third_line_or_a_long_line():
     assert max(len(line) for _, _, lines in parsed for line in lines) <= LINE_CHARS
     assert " ".join(" ".join(lines) for _, _, lines in parsed).split() == " ".join(
         c.text for c in sentence_cues).split()
+
+
+@pytest.mark.parametrize("text", [
+    "The arrow --> points on.", "Q&A: is a < b, and b > c?", "<b>not a tag</b> &amp; not a reference",
+    "-->", "A sentence ending in an arrow -->",
+])
+def test_any_narration_is_a_valid_cue_shown_as_written(text):
+    # `-->` may not appear in WebVTT cue text, `<` opens a tag and `&` a reference: escaped, a
+    # player shows the text exactly as written. SRT has no markup and keeps it as it is.
+    cues = [Cue(0.0, 2.0, text), Cue(2.0, 4.0, "Next.")]
+    document = to_webvtt(cues)
+    assert document.count("-->") == 2  # the two timing lines only
+    parsed = webvtt.from_buffer(io.StringIO(document))
+    assert [html.unescape(c.raw_text) for c in parsed] == [text, "Next."]
+    assert [s.content for s in srt.parse(to_srt(cues))] == [text, "Next."]
+
+
+def test_a_speaker_becomes_a_voice_span_on_every_cue():
+    cues = split_cue(Cue(0, 6, LONG)) + [Cue(6, 7, "Short.")]
+    parsed = webvtt.from_buffer(io.StringIO(to_webvtt(cues, speaker="Joe  Narrator")))
+    assert [c.voice for c in parsed] == ["Joe Narrator"] * 3
+    assert [c.text.split("\n") for c in parsed] == [lines for _, _, lines in vtt_cues(cues)]
+    assert all(c.raw_text.startswith("<v Joe Narrator>") for c in parsed)
+    odd = webvtt.from_buffer(io.StringIO(to_webvtt(cues[-1:], speaker="A<B> & C")))[0]
+    assert html.unescape(odd.voice) == "A<B> & C" and odd.text == "Short."
+    assert [c.voice for c in webvtt.from_buffer(io.StringIO(to_webvtt(cues)))] == [None] * 3
+    assert "<v" not in to_srt(cues)  # SRT has no voice spans

@@ -7,6 +7,7 @@ alone is the mix less the narration, the narration is found in the mix by cross-
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 from pathlib import Path
 
@@ -292,3 +293,21 @@ def test_added_seconds_is_what_intro_and_outro_add_to_the_narration():
         programme = mix_programme(speech, RATE, design(**files), SOURCES)
         added = (len(programme.audio) - len(speech)) / RATE
         assert added_seconds(design(**files), SOURCES) == pytest.approx(added, abs=0.001)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("/etc/passwd", "`intro` file /etc/passwd: must be inside the project folder"),
+    ("../../../intro.wav", "`intro` file .*intro.wav: must be inside the project folder"),
+    ("~/intro.wav", "`intro` file '~/intro.wav': `~` is not expanded here"),
+    ("sound", "`intro` file .*sound is a folder, not a file"),
+    ("pipe.wav", r"`intro` file .*pipe.wav is a named pipe \(FIFO\), not a file"),
+    ("link.wav", "`intro` file .*outside.wav: must be inside the project folder"),
+])
+def test_sound_files_must_be_files_inside_the_project(folder, value, message):
+    # The series folder is `folder`; the project is two folders up (scripts/<series>/).
+    os.mkfifo(folder / "pipe.wav")
+    outside = folder.parent.parent.parent / "outside.wav"
+    write_wav(INTRO, RATE, outside)
+    (folder / "link.wav").symlink_to(outside)
+    with pytest.raises(ConfigError, match=rf"series.yaml:3: {message}"):
+        series_sound(folder, SERIES.replace("sound/intro.wav", value))

@@ -6,14 +6,19 @@ real Piper voice), at varying pace, so every sentence's true start is known.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pipeline.audio.codec import encode_mp3, write_wav
+from pipeline.audio import recording
+from pipeline.audio.codec import decode, decode_mono, encode_mp3, ffmpeg_path, write_wav
 from pipeline.audio.dsp import assemble, silence, trim_silence
-from pipeline.audio.recording import load_recording, sentence_spans
+from pipeline.audio.recording import load_recording, recording_warnings, sentence_spans
 from pipeline.errors import AudioError
 
 from .conftest import REPO
@@ -136,3 +141,112 @@ def test_unreadable_or_silent_recording_is_an_error_naming_the_file(tmp_path: Pa
         load_recording(tmp_path / "broken.wav")
     with pytest.raises(AudioError, match=r"missing.wav: file not found"):
         load_recording(tmp_path / "missing.wav")
+
+
+def test_recordings_that_are_not_files_say_what_they_are(tmp_path: Path):
+    (tmp_path / "folder.wav").mkdir()
+    os.mkfifo(tmp_path / "pipe.wav")  # ffmpeg would wait on it for ever
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "socket.wav"))
+        for name, says in (("folder.wav", "is a folder, not a file"), ("pipe.wav", r"is a named pipe \(FIFO\)"),
+                           ("socket.wav", "is a socket, not a file")):
+            with pytest.raises(AudioError, match=rf"{name}: {says}"):
+                load_recording(tmp_path / name)
+    with pytest.raises(AudioError, match=r"/dev/zero: is a device, not a file"):
+        load_recording(Path("/dev/zero"))
+    with pytest.raises(AudioError, match=r"/dev/zero: is a device, not a file"):
+        decode(Path("/dev/zero"))
+
+
+def test_a_video_without_sound_says_it_has_no_audio_stream(tmp_path: Path):
+    video = tmp_path / "picture.mp4"
+    subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-t", "1",
+                    "-c:v", "mpeg4", str(video)], check=True)
+    for read in (load_recording, decode):
+        with pytest.raises(AudioError, match=r"picture.mp4: the file holds no audio stream"):
+            read(video)
+
+
+def test_streamed_mono_is_the_channel_average_of_a_whole_decode(tmp_path: Path):
+    rate = 44100
+    rng = np.random.default_rng(3)
+    stereo = (0.3 * rng.standard_normal((3 * rate, 2))).astype(np.float32)
+    write_wav(stereo, rate, tmp_path / "take.wav")
+    whole, _ = decode(tmp_path / "take.wav")
+    mono, got_rate = decode_mono(tmp_path / "take.wav", 60.0)
+    assert got_rate == rate and np.array_equal(mono, whole.mean(axis=1, dtype=np.float32))
+
+
+def test_a_recording_longer_than_the_limit_is_refused_naming_the_file(tmp_path: Path, monkeypatch):
+    rate = 8000
+    write_wav(0.3 * np.sin(np.arange(3 * rate) / 5.0).astype(np.float32), rate, tmp_path / "long.wav")
+    monkeypatch.setattr(recording, "MAX_RECORDING_S", 2.0)
+    with pytest.raises(AudioError, match=r"long.wav: lasts more than 0.0333333 minutes, the longest recording"):
+        load_recording(tmp_path / "long.wav")
+    monkeypatch.setattr(recording, "MAX_RECORDING_S", 4.0)
+    assert len(load_recording(tmp_path / "long.wav")[0]) == 3 * rate
+
+
+def test_many_short_bursts_are_aligned_in_bounded_memory():
+    # Ten minutes of 50 ms bursts: 6000 speech regions, whose all-pairs alignment tables alone would
+    # take 290 MB each; merged at the shortest gaps, the alignment stays small.
+    rate = 8000
+    period = np.zeros(int(0.1 * rate), np.float32)
+    period[: int(0.05 * rate)] = 0.3
+    audio = np.tile(period, 6000)
+    tracemalloc.start()
+    try:
+        spans = sentence_spans(audio, rate, SENTENCES, SCRIPT_PAUSES_MS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(spans) == len(SENTENCES) and spans[-1][1] <= len(audio) / rate
+    assert peak < 150e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_a_script_with_more_sentences_than_the_alignment_takes_is_refused(monkeypatch):
+    speak, rate = tone_speaker()
+    audio, _ = reading(speak, rate, seed=0)
+    monkeypatch.setattr(recording, "MAX_REGIONS", 5)
+    with pytest.raises(AudioError, match="the script has 8 sentences; a recording is aligned with at most 5"):
+        sentence_spans(audio, rate, SENTENCES, SCRIPT_PAUSES_MS)
+
+
+def test_a_clean_reading_gets_no_warning():
+    speak, rate = tone_speaker()
+    audio, _ = reading(speak, rate, seed=1, noise_dbfs=-55.0)
+    assert recording_warnings(audio, rate, Path("take.wav")) == []
+
+
+def test_a_clipped_reading_is_named_with_where_it_first_clips():
+    speak, rate = tone_speaker()
+    audio, _ = reading(speak, rate, seed=1)
+    hot = np.clip(audio * 6.0, -1.0, 1.0)  # the tone peaks at 0.3: six times is 1.8, clipped flat at 1
+    first = int(np.flatnonzero(np.abs(hot) >= 1.0)[0])
+    warnings = recording_warnings(hot, rate, Path("take.wav"))
+    assert len(warnings) == 1 and warnings[0].startswith("take.wav: the recording is clipped: ")
+    minutes, seconds = divmod(first / rate, 60)
+    assert f"(first at {int(minutes)}:{seconds:04.1f})" in warnings[0]
+    runs = recording.clipped_runs(hot)[0]
+    assert runs > 10 and f"{runs} places where 3 or more samples" in warnings[0]
+    # Loud but not clipped: the same reading peaking just under full scale.
+    assert recording_warnings(audio * (0.99 / np.abs(audio).max()), rate, Path("take.wav")) == []
+
+
+def test_one_clipped_channel_of_a_stereo_take_is_found():
+    speak, rate = tone_speaker()
+    audio, _ = reading(speak, rate, seed=2)
+    stereo = np.stack([np.clip(audio * 6.0, -1.0, 1.0), audio], axis=1)
+    assert recording.clipped_runs(stereo)[0] == recording.clipped_runs(stereo[:, 0])[0] > 0
+    assert recording.clipped_runs(stereo[:, 1]) == (0, 0)
+
+
+@pytest.mark.parametrize("source", ["anoisesrc=color=pink:amplitude=0.3", "anoisesrc=color=white:amplitude=0.2",
+                                    "sine=frequency=440"])
+def test_noise_or_a_tone_is_a_recording_with_little_speech(tmp_path: Path, source):
+    path = tmp_path / "take.wav"
+    subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", f"{source}:sample_rate=48000", "-t", "20",
+                    str(path)], check=True)
+    audio, rate = load_recording(path)
+    warnings = recording_warnings(audio, rate, path)
+    assert len(warnings) == 1 and warnings[0].startswith(f"{path}: the recording holds little speech (only ")

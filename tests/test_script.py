@@ -227,11 +227,28 @@ def test_audio_and_sound_fields(tmp_path):
         ("audio: ''", "`audio` must be the path of a recording"),
         ("audio: [a.wav]", "`audio` must be the path of a recording"),
         ("audio: \"a\\0b.wav\"", "is not usable"),
+        ("audio: /etc/passwd", "recording /etc/passwd: must be inside the project folder"),
+        ("audio: ../../../take.wav", "take.wav: must be inside the project folder"),
+        ("audio: ~/take.wav", "recording '~/take.wav': `~` is not expanded here"),
+        ("audio: takes", "takes is a folder, not a file: `audio` must name a sound file"),
         ("sound: loud", "`sound` must be `off` or a mapping"),
         ("sound: [rain]", "`sound` must be `off` or a mapping"),
     ],
 )
 def test_bad_audio_and_sound_name_the_line(tmp_path, fields, fragment):
+    (tmp_path / "takes").mkdir()
     with pytest.raises(ScriptError) as caught:
         parse_episode(front(tmp_path, fields))
     assert caught.value.line == 3 and fragment in caught.value.message
+
+
+def test_a_script_linking_out_of_the_project_is_refused_and_the_others_load(tmp_path):
+    series = tmp_path / "project" / "scripts" / "series"
+    series.mkdir(parents=True)
+    write(series, "01-a.md", episode_text(1, "a", "Words here."))
+    write(tmp_path, "02-b.md", episode_text(2, "b", "Words from outside."))
+    (series / "02-b.md").symlink_to(tmp_path / "02-b.md")
+    episodes, errors = load_episodes(series)
+    assert [e.slug for e in episodes] == ["a"]
+    assert [str(e) for e in errors] == [f"{series / '02-b.md'}: a link to {(tmp_path / '02-b.md').resolve()}: "
+                                        f"must be inside the project folder {(tmp_path / 'project').resolve()}"]

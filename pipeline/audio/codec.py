@@ -34,7 +34,8 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import AudioError
-from .ffmpeg import ffmpeg_path
+from ..paths import file_problem
+from .ffmpeg import ffmpeg_path, run_ffmpeg, start_ffmpeg
 
 _DOWNMIX_TO_STEREO = "aformat=channel_layouts=mono|stereo"
 """An ffmpeg filter that keeps mono and stereo and downmixes anything wider to stereo."""
@@ -68,7 +69,7 @@ def encode_mp3(samples: np.ndarray, rate: int, path: Path, bitrate_kbps: int) ->
     command = [*_encoder(rate, frames.shape[1], bitrate_kbps), "-write_xing", "1", "-id3v2_version", "0",
                "-f", "mp3", "-y", str(path)]
     try:
-        result = subprocess.run(command, input=frames.tobytes(), capture_output=True)
+        result = run_ffmpeg(command, input=frames.tobytes())
     except OSError as exc:
         raise AudioError(f"MP3 encoding failed: {exc.strerror}", path) from None
     if result.returncode != 0:
@@ -105,10 +106,10 @@ def encode_and_decode(samples: np.ndarray, rate: int, bitrate_kbps: int) -> tupl
         processes: list[subprocess.Popen] = []
         with open(folder / "encoder.log", "wb") as encoder_log, open(folder / "decoder.log", "wb") as decoder_log:
             try:
-                processes.append(subprocess.Popen(encoder, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                  stderr=encoder_log))
-                processes.append(subprocess.Popen(decoder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                  stderr=decoder_log))
+                processes.append(start_ffmpeg(encoder, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                              stderr=encoder_log))
+                processes.append(start_ffmpeg(decoder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                              stderr=decoder_log))
                 encoding, decoding = processes
                 feeding = threading.Thread(target=_feed, args=(encoding.stdin, memoryview(frames).cast("B")),
                                            daemon=True)
@@ -227,22 +228,10 @@ def write_wav(samples: np.ndarray, rate: int, path: Path) -> None:
 def _read_float_wav(data: bytes) -> tuple[np.ndarray, int]:
     """Samples (n, channels) and rate from the float WAV ffmpeg streams (sizes unknown, so the
     data chunk runs to the end)."""
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise ValueError("not a WAV stream")
-    position, channels, rate = 12, 0, 0
-    while position + 8 <= len(data):
-        chunk, size = data[position : position + 4], struct.unpack_from("<I", data, position + 4)[0]
-        body = position + 8
-        if chunk == b"fmt ":
-            channels, rate = struct.unpack_from("<HI", data, body + 2)
-        elif chunk == b"data":
-            if not channels:
-                raise ValueError("data before format")
-            usable = (len(data) - body) // (4 * channels) * 4 * channels
-            samples = np.frombuffer(data, dtype="<f4", count=usable // 4, offset=body)
-            return samples.reshape(-1, channels).copy(), rate  # writable and aligned
-        position = body + size + (size & 1)
-    raise ValueError("no data chunk")
+    channels, rate, body = _wav_layout(data)
+    usable = (len(data) - body) // (4 * channels) * 4 * channels
+    samples = np.frombuffer(data, dtype="<f4", count=usable // 4, offset=body)
+    return samples.reshape(-1, channels).copy(), rate  # writable and aligned
 
 
 def _decode(source: list[str], rate: int | None, stereo_at_most: bool, where: Path | None) -> tuple[np.ndarray, int]:
@@ -253,12 +242,11 @@ def _decode(source: list[str], rate: int | None, stereo_at_most: bool, where: Pa
         command += ["-ar", str(rate)]
     command += ["-map", "0:a:0", "-c:a", "pcm_f32le", "-fflags", "+bitexact", "-f", "wav", "pipe:1"]
     try:
-        result = subprocess.run(command, capture_output=True)
+        result = run_ffmpeg(command)
     except OSError as exc:
         raise AudioError(f"cannot decode: {exc.strerror}", where) from None
     if result.returncode != 0:
-        if where is not None and not where.exists():
-            raise AudioError("file not found", where)
+        _refuse(where, result.stderr)
         raise AudioError(f"cannot decode: {_ffmpeg_error(result, 'ffmpeg failed')}", where)
     try:
         return _read_float_wav(result.stdout)
@@ -271,7 +259,107 @@ def decode(path: Path, rate: int | None = None, stereo_at_most: bool = False) ->
 
     `rate` resamples while decoding; `stereo_at_most` downmixes more than two channels (5.1)
     to stereo with ffmpeg's standard matrix."""
+    _refuse(path)
     return _decode(["-nostdin", "-i", str(path)], rate, stereo_at_most, path)
+
+
+def _refuse(path: Path | None, stderr: bytes = b"") -> None:
+    """An AudioError saying plainly why `path` cannot be decoded, where that is something other
+    than ffmpeg's last line: it is not a regular file (a folder, a FIFO that would block ffmpeg,
+    a device that never ends), or (from ffmpeg's `stderr`) it holds no audio stream at all."""
+    if path is None:
+        return
+    problem = file_problem(path)
+    if problem:
+        raise AudioError("file not found" if problem == "not found" else problem, path)
+    if b"matches no streams" in stderr:
+        raise AudioError("the file holds no audio stream", path)
+
+
+def decode_mono(path: Path, max_seconds: float) -> tuple[np.ndarray, int]:
+    """Decode a file's first audio stream to mono float32 (channels averaged) and its rate, as
+    ffmpeg streams it: memory holds the mono samples, never the file's channels at once, and a
+    file that lasts more than `max_seconds` is refused as soon as that much has arrived.
+
+    Raises:
+        AudioError: naming the file, when it cannot be decoded or lasts too long.
+    """
+    _refuse(path)
+    command = [ffmpeg_path(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0", "-c:a", "pcm_f32le",
+               "-fflags", "+bitexact", "-f", "wav", "pipe:1"]
+    with tempfile.TemporaryFile() as log:
+        try:
+            process = start_ffmpeg(command, stdout=subprocess.PIPE, stderr=log)
+        except OSError as exc:
+            raise AudioError(f"cannot decode: {exc.strerror}", path) from None
+        try:
+            mono, rate = _read_mono(process.stdout, max_seconds, path)
+        except BaseException:
+            process.kill()  # refused (too long) or interrupted: ffmpeg need not decode the rest
+            raise
+        finally:
+            process.stdout.close()
+            process.wait()
+        log.seek(0)
+        stderr = log.read()
+    if mono is None or process.returncode != 0:
+        _refuse(path, stderr)
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        raise AudioError(f"cannot decode: {lines[-1] if lines else 'ffmpeg returned no audio'}", path)
+    return mono, rate
+
+
+def _read_mono(stream: BinaryIO, max_seconds: float, path: Path) -> tuple[np.ndarray | None, int]:
+    """Mono samples from ffmpeg's float WAV stream, read a block at a time; None if the stream
+    is not a float WAV (ffmpeg failed)."""
+    head = b""
+    while True:
+        try:
+            channels, rate, start = _wav_layout(head)
+            break
+        except (ValueError, struct.error):
+            block = stream.read(4096) if len(head) < 1 << 20 else b""
+            if not block:
+                return None, 0
+            head += block
+    frame_bytes = 4 * channels
+    limit = int(max_seconds * rate)
+    blocks: list[np.ndarray] = []
+    count = 0
+    pending = head[start:]
+    while True:
+        usable = len(pending) // frame_bytes * frame_bytes
+        if usable:
+            frames = np.frombuffer(pending, dtype="<f4", count=usable // 4).reshape(-1, channels)
+            blocks.append(frames.mean(axis=1, dtype=np.float32) if channels > 1 else frames[:, 0].copy())
+            count += len(frames)
+            if count > limit:
+                raise AudioError(f"lasts more than {max_seconds / 60:g} minutes, the longest recording accepted; "
+                                 "split the episode", path)
+        block = stream.read(1 << 20)
+        if not block:
+            break
+        pending = pending[usable:] + block
+    mono = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+    return mono, rate
+
+
+def _wav_layout(data: bytes) -> tuple[int, int, int]:
+    """(channels, rate, offset of the samples) of a float WAV stream's header."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a WAV stream")
+    position, channels, rate = 12, 0, 0
+    while position + 8 <= len(data):
+        chunk, size = data[position : position + 4], struct.unpack_from("<I", data, position + 4)[0]
+        body = position + 8
+        if chunk == b"fmt ":
+            channels, rate = struct.unpack_from("<HI", data, body + 2)
+        elif chunk == b"data":
+            if not channels:
+                raise ValueError("data before format")
+            return channels, rate, body
+        position = body + size + (size & 1)
+    raise ValueError("no data chunk")
 
 
 def decode_bytes(data: bytes, rate: int | None = None) -> tuple[np.ndarray, int]:
@@ -293,10 +381,10 @@ def _probe(path: Path, mtime: float) -> int:
     """Sample rate of the first audio stream, from the header of a decode cut to one sample."""
     command = [ffmpeg_path(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0", "-frames:a", "1",
                "-c:a", "pcm_f32le", "-fflags", "+bitexact", "-f", "wav", "pipe:1"]
-    result = subprocess.run(command, capture_output=True)
+    _refuse(path)
+    result = run_ffmpeg(command)
     if result.returncode != 0:
-        if not path.exists():
-            raise AudioError("file not found", path)
+        _refuse(path, result.stderr)
         raise AudioError(f"no audio stream found: {_ffmpeg_error(result, 'ffmpeg failed')}", path)
     try:
         return _read_float_wav(result.stdout)[1]

@@ -1,11 +1,24 @@
 """Where ffmpeg is: $EPISODES_FFMPEG, else the binary inside the imageio-ffmpeg wheel (so no
-system install is needed). Light to import: planning a build needs the encoder's version, not numpy."""
+system install is needed), and how it is started. Light to import: planning a build needs the
+encoder's version, not numpy.
+
+Every ffmpeg child starts through `run_ffmpeg` or `start_ffmpeg`, so that it follows its parent's
+view of Ctrl-C. ffmpeg installs its own SIGINT handler, so a child inherits no "ignore" from its
+parent; a build started in the background by a shell without job control ignores SIGINT, yet a
+Ctrl-C at that terminal reaches its whole process group, and ffmpeg children would stop mid-encode.
+A parent that ignores SIGINT (such a build, and the build's worker processes, which leave
+interrupts to the driver) therefore starts ffmpeg in its own session, out of reach of the
+terminal's Ctrl-C; a parent that takes Ctrl-C leaves ffmpeg in its group, so both stop together.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
+import signal
+import subprocess
 from pathlib import Path
+from typing import Any
 
 from ..errors import AudioError
 
@@ -39,3 +52,18 @@ def lookup_key() -> str | None:
     except PackageNotFoundError:
         package = "-"
     return f"imageio-ffmpeg {package} {os.environ.get('IMAGEIO_FFMPEG_EXE', '')}"
+
+
+def _interrupts() -> dict[str, Any]:
+    """subprocess options that keep a Ctrl-C this process ignores away from its ffmpeg child."""
+    return {"start_new_session": signal.getsignal(signal.SIGINT) is signal.SIG_IGN}
+
+
+def run_ffmpeg(command: list[str], input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """`subprocess.run` for an ffmpeg command, output captured (see the module docstring)."""
+    return subprocess.run(command, input=input, capture_output=True, **_interrupts())
+
+
+def start_ffmpeg(command: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """`subprocess.Popen` for an ffmpeg command (see the module docstring)."""
+    return subprocess.Popen(command, **options, **_interrupts())

