@@ -23,7 +23,6 @@ import functools
 import hashlib
 import json
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -148,9 +147,11 @@ class Memo:
         known = self._known(ffmpeg, stamp)
         if known:
             return known
-        result = subprocess.run([ffmpeg, "-hide_banner", "-h", "encoder=libmp3lame"], capture_output=True, text=True)
-        banner = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()[:1]
-        return self._learn(ffmpeg, stamp, digest(banner, result.stdout))
+        from .audio.ffmpeg import run_ffmpeg
+
+        result = run_ffmpeg([ffmpeg, "-hide_banner", "-h", "encoder=libmp3lame"]).stdout.decode(errors="replace")
+        banner = run_ffmpeg([ffmpeg, "-version"]).stdout.decode(errors="replace").splitlines()[:1]
+        return self._learn(ffmpeg, stamp, digest(banner, result))
 
     def plan(self, key: str) -> Any:
         """A remembered sentence plan, or None."""

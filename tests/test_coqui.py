@@ -3,6 +3,8 @@ local-path code as a user's model, built end to end; guards and errors with doub
 
 from __future__ import annotations
 
+import shutil
+
 import os
 from pathlib import Path
 
@@ -69,9 +71,12 @@ def tiny_model(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def coqui_project(project: Path, tiny_model) -> Path:
-    """The test project with a `tiny` Coqui voice used by every episode."""
+    """The test project with a `tiny` Coqui voice used by every episode (its files inside the
+    project, where voice files must be)."""
     model, config = tiny_model
-    (project / "voices" / "tiny.yaml").write_text(f"engine: coqui\nmodel: {model}\nconfig: {config}\nlanguage: en\n")
+    shutil.copytree(model.parent, project / "voices" / "tiny")
+    (project / "voices" / "tiny.yaml").write_text("engine: coqui\nmodel: tiny/model.pth\nconfig: tiny/config.json\n"
+                                                  "language: en\n")
     series = project / "scripts" / "test-series" / "series.yaml"
     series.write_text(series.read_text() + "  voice: tiny\n")
     return project
@@ -84,7 +89,7 @@ def test_tiny_vits_loads_from_a_local_path_and_rate_changes_length(coqui_project
     assert engine.kind == "Vits" and engine.sample_rate == 22050
     assert {p.name for p in coqui.model_files(voice)} == {"model.pth", "config.json"}
     before = voice_identity(voice)
-    config = Path(voice.config)
+    config = voice.resolve(voice.config)
     config.write_text(config.read_text().replace('"hop_length": 256', '"hop_length": 256 '))
     assert voice_identity(voice) != before  # a local config.json is part of the voice
     natural = engine.synthesize("A short sentence for the tiny model.", 1.0)

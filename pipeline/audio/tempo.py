@@ -12,12 +12,12 @@ time (27 ms without).
 from __future__ import annotations
 
 import math
-import subprocess
 
 import numpy as np
 
 from ..errors import AudioError
 from .codec import ffmpeg_path
+from .ffmpeg import run_ffmpeg
 
 TEMPO_BOUNDS = (0.92, 1.08)
 """Beyond about +-8% a tempo change starts to sound processed."""
@@ -41,7 +41,7 @@ def change_tempo(audio: np.ndarray, rate: int, factor: float) -> np.ndarray:
     padded = np.concatenate([np.asarray(audio, dtype="<f4"), np.zeros(int(FLUSH_S * rate), dtype="<f4")])
     command = [ffmpeg_path(), "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
                "-af", f"atempo={factor:.6f}", "-f", "f32le", "-ar", str(rate), "-ac", "1", "pipe:1"]
-    result = subprocess.run(command, input=padded.tobytes(), capture_output=True)
+    result = run_ffmpeg(command, input=padded.tobytes())
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip().splitlines()
         raise AudioError(f"tempo change failed: {message[-1] if message else 'ffmpeg failed'}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import PipelineError
+from ..paths import inside_project
 from ..project import Project
 from ..settings import Production, VoiceProfile, load_voices
 from ..text import Lexicon, load_lexicon, prepare
@@ -38,7 +39,10 @@ def voice_named(project: Project, name: str | None) -> VoiceProfile:
 
 
 def lexicon_of(project: Project) -> Lexicon:
-    return load_lexicon(project.voices_dir / "lexicon.yaml")
+    """The project's lexicon, which like every file in voices/ may not be a link out of the project."""
+    path = project.voices_dir / "lexicon.yaml"
+    inside_project(path.name, path.parent, project.root, "a link to", path, None)
+    return load_lexicon(path)
 
 
 def reading(project: Project, text: str, voice: VoiceProfile) -> Reading:

@@ -321,13 +321,14 @@ class AudioStage:
         """A person's recording instead of the voice: trimmed and capped like synthesis, sentences
         aligned on its speech, no rate change (outside the window: a warning, or with --strict an error)."""
         from ..audio.dsp import cap_pauses, trim_silence
-        from ..audio.recording import load_recording, sentence_spans
+        from ..audio.recording import load_recording, recording_warnings, sentence_spans
 
         job = episode.job
         production = job.production
         self.emit(Progress(job.label, "aligning the recording"))
         try:
             audio, rate = load_recording(job.episode.audio)
+            episode.warnings += recording_warnings(audio, rate, job.episode.audio)
             audio = cap_pauses(trim_silence(audio, rate), rate, production.max_pause_ms)
             spoken = [u for u in job.utterances if u.spoken]
             spans = sentence_spans(audio, rate, [u.spoken for u in spoken], [u.pause_after_ms for u in spoken])
