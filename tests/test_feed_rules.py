@@ -4,6 +4,7 @@ exactly that rule's message, one line naming the feed and the element."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import uuid
 from pathlib import Path
@@ -15,11 +16,11 @@ from PIL import Image
 
 from pipeline.cover import load_cover, render_cover
 from pipeline.manifest import EpisodeResult
-from pipeline.publish.catalog import PublishedEpisode
+from pipeline.publish.catalog import PublishedEpisode, content_version
 from pipeline.publish.feed import ITUNES_NS, PODCAST_NS, podcast_guid, render_feed
 from pipeline.publish.rules import RULES, validate_feed
 from pipeline.script import Episode
-from pipeline.settings import Series
+from pipeline.settings import License, Owner, Person, Season, Series
 
 URL = "https://cdn.example.org/show/"
 SLUGS = ("alpha", "beta", "gamma")
@@ -46,12 +47,19 @@ def files(tmp_path: Path) -> Path:
 
 def series(folder: Path) -> Series:
     return Series(folder=folder, title="Show", topic="Tests", album="Show: Tests", author="Author",
-                  description="A show.", cover=folder / "cover.png")
+                  description="A show.", cover=folder / "cover.png", owner=Owner("Ann Owner", "ann@example.org"),
+                  season=Season(2, "Tests"), license=License("CC-BY-4.0"),
+                  people=(Person("Ann Owner", "host", href="https://example.org/ann"), Person("Bob", "producer")))
+
+
+@functools.lru_cache(maxsize=1)
+def drawn_cover() -> bytes:
+    return render_cover(series(Path("show")))
 
 
 def feed_bytes(folder: Path) -> bytes:
     info = series(folder)
-    (folder / "cover.png").write_bytes(render_cover(info))
+    (folder / "cover.png").write_bytes(drawn_cover())
     cover = load_cover(folder / "cover.png", folder)
     published = []
     for number, slug in enumerate(SLUGS, start=1):
@@ -61,7 +69,8 @@ def feed_bytes(folder: Path) -> bytes:
                           overrides={}, blocks=(), field_lines={})
         result = EpisodeResult(number=number, slug=slug, title=episode.title, file=f"{stem}.mp3", status="built",
                                duration_s=90.0 + number, built_at="2026-02-20T10:00:00+00:00")
-        published.append(PublishedEpisode(episode, result, (folder / f"{stem}.mp3").stat().st_size))
+        mp3 = folder / f"{stem}.mp3"
+        published.append(PublishedEpisode(episode, result, mp3.stat().st_size, content_version(mp3), True))
     return render_feed(info, published, URL, cover)
 
 
@@ -116,29 +125,35 @@ CASES: dict[str, tuple[Callable[[bytes, Path], bytes], str]] = {
     "channel-explicit": (lambda xml, d: edit(xml, lambda r: setattr(channel(r).find(f"{{{ITUNES_NS}}}explicit"),
                                                                      "text", "no")),
                          "feed.xml: <channel>: <itunes:explicit> is 'no'; Apple accepts only true or false"),
-    "podcast-guid": (lambda xml, d: edit(xml, lambda r: setattr(channel(r).find(f"{{{PODCAST_NS}}}guid"),
-                                                                 "text", "show-2026")),
-                     "feed.xml: <channel>: <podcast:guid> 'show-2026' is not a UUID"),
+    "channel-owner": (lambda xml, d: edit(xml, lambda r: setattr(channel(r).find(f"{{{ITUNES_NS}}}owner/"
+                                                                                f"{{{ITUNES_NS}}}email"), "text", "ann")),
+                      "feed.xml: <channel>: <itunes:owner> <itunes:email> 'ann' is not an email address"),
+    "podcast-guid": (lambda xml, d: edit(xml, lambda r: remove(channel(r), f"{{{PODCAST_NS}}}guid")),
+                     "feed.xml: <channel>: <podcast:guid> is missing"),
+    "podcast-namespace": (lambda xml, d: edit(xml, lambda r: setattr(channel(r).find(f"{{{PODCAST_NS}}}guid"),
+                                                                      "text", "show-2026")),
+                          "feed.xml: <channel>: <podcast:guid> value 'show-2026' is not a UUID"),
     "description-length": (lambda xml, d: edit(xml, lambda r: setattr(item(r, 3).find("description"), "text",
                                                                        "é" * 2001)),
                            "feed.xml: <item> 3 (03-gamma): <description> is 4002 bytes; Apple allows at most 4000"),
     "absolute-urls": (lambda xml, d: edit(xml, lambda r: item(r, 1).find(f"{{{PODCAST_NS}}}transcript").set(
                           "url", "01-alpha.vtt")),
-                      "feed.xml: <item> 1 (01-alpha): <podcast:transcript url> '01-alpha.vtt' is not an absolute "
-                      "http(s) URL"),
+                      "feed.xml: <item> 1 (01-alpha): <podcast:transcript url> '01-alpha.vtt' is not http(s) with a "
+                      "host name"),
     "item-title": (lambda xml, d: edit(xml, lambda r: remove(item(r, 2), "title")),
                    "feed.xml: <item> 2 (02-beta): <title> is missing or empty"),
     "item-enclosure": (lambda xml, d: edit(xml, lambda r: item(r, 2).find("enclosure").set("type", "text/html")),
                        "feed.xml: <item> 2 (02-beta): <enclosure> type 'text/html' is not an audio or video MIME type"),
     "item-guid": (lambda xml, d: edit(xml, lambda r: remove(item(r, 1), "guid")),
                   "feed.xml: <item> 1 (01-alpha): <guid> is missing or empty"),
-    "podcast-transcript": (lambda xml, d: edit(xml, lambda r: item(r, 3).find(f"{{{PODCAST_NS}}}transcript").set(
-                               "type", "text/x-notes")),
-                           "feed.xml: <item> 3 (03-gamma): <podcast:transcript> type 'text/x-notes' is not a "
-                           "transcript type (text/plain, text/html, text/vtt, application/json, "
-                           "application/x-subrip, application/srt)"),
+    "item-numbers": (lambda xml, d: edit(xml, lambda r: setattr(item(r, 2).find(f"{{{ITUNES_NS}}}episode"),
+                                                                 "text", "0")),
+                     "feed.xml: <item> 2 (02-beta): <itunes:episode> '0' is not a whole number of at least 1"),
     "enclosure-file": (lambda xml, d: edit(xml, lambda r: item(r, 3).find("enclosure").set("length", "123")),
                        "feed.xml: <item> 3 (03-gamma): enclosure length 123 differs from the file's 6000 bytes"),
+    "enclosure-version": (lambda xml, d: ((d / "01-alpha.mp3").write_bytes(b"\xff\xfa" * 1000), xml)[1],
+                          "feed.xml: <item> 1 (01-alpha): <enclosure url> has v={old}, but 01-alpha.mp3 is v={new}: "
+                          "apps that downloaded the old audio keep it"),
     "transcript-file": (lambda xml, d: (d / "02-beta.srt").unlink() or xml,
                         "feed.xml: <item> 2 (02-beta): transcript 02-beta.srt is not in {files}"),
     "artwork-format": (lambda xml, d: write_cover(d, Image.new("RGB", (1400, 1400)), "JPEG") or xml,
@@ -165,16 +180,27 @@ def test_a_valid_feed_passes_with_and_without_its_files(files):
     assert validate_feed(xml, "feed.xml", None) == []
 
 
+def test_the_fix_names_the_series_folder_the_feed_is_in(files):
+    xml = edit(feed_bytes(files), lambda r: remove(channel(r), f"{{{ITUNES_NS}}}image"))
+    [problem] = validate_feed(xml, "fine-tuning/feed.xml", files)
+    assert str(problem) == ("fine-tuning/feed.xml: <channel>: <itunes:image> is missing (Apple requires an absolute "
+                            "http(s) URL to a .jpg, .jpeg or .png); to fix: set `cover:` in series.yaml to a square "
+                            "1400-3000 px RGB JPEG or PNG, or run `episodes cover fine-tuning`")
+
+
 @pytest.mark.parametrize("rule", sorted(CASES))
 def test_a_feed_broken_one_way_fails_that_rule_only(files, rule):
     xml = feed_bytes(files)
+    old = content_version(files / "01-alpha.mp3")
     damage, expected = CASES[rule]
     problems = validate_feed(damage(xml, files), "feed.xml", files)
     assert [p.rule for p in problems] == [rule], [str(p) for p in problems]
-    line = str(problems[0])
-    assert "\n" not in line
-    expected = expected.format(files=files)
+    line = f"{problems[0].file}: {problems[0].element}: {problems[0].message}"
+    assert "\n" not in str(problems[0])
+    expected = expected.format(files=files, old=old, new=content_version(files / "01-alpha.mp3"))
     assert line.startswith(expected) if rule == "well-formed" else line == expected
+    # Each problem says how to fix it, in the same line.
+    assert problems[0].fix and str(problems[0]).endswith(f"; to fix: {problems[0].fix}")
 
 
 def test_relative_urls_are_named_one_by_one(files):
@@ -182,8 +208,9 @@ def test_relative_urls_are_named_one_by_one(files):
     problems = [p for p in validate_feed(xml, "feed.xml", files) if p.rule == "absolute-urls"]
     assert {p.element for p in problems} == {"<channel>", "<item> 1 (01-alpha)", "<item> 2 (02-beta)",
                                              "<item> 3 (03-gamma)"}
-    assert "feed.xml: <item> 2 (02-beta): <enclosure url> '02-beta.mp3' is not an absolute http(s) URL" in map(
-        str, problems)
+    assert ("feed.xml: <item> 2 (02-beta): <enclosure url> '02-beta.mp3?v=" in line and "is not http(s) with a host "
+            "name; to fix: set an absolute http(s) `base_url:` in series.yaml or pass --base-url" in line
+            for line in map(str, problems))
     assert any(p.rule == "channel-image" for p in validate_feed(xml, "feed.xml", files))
 
 
@@ -194,7 +221,7 @@ def test_the_parser_resolves_no_entities_and_fetches_nothing(files, tmp_path):
                                     f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "{secret.as_uri()}">]>'.encode())
     xml = xml.replace(b"<itunes:explicit>false</itunes:explicit>", b"<itunes:explicit>&x;</itunes:explicit>")
     problems = validate_feed(xml, "feed.xml", files)
-    assert [str(p) for p in problems] == ["feed.xml: <channel>: <itunes:explicit> is ''; Apple accepts only true or false"]
+    assert [p.message for p in problems] == ["<itunes:explicit> is ''; Apple accepts only true or false"]
 
 
 def test_podcast_guid_matches_the_namespace_examples():
