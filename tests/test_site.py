@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -10,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from PIL import Image, ImageChops
 
 from pipeline.build import build
 from pipeline.cover import render_cover
@@ -17,9 +19,10 @@ from pipeline.errors import ConfigError
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
 from pipeline.manifest import load_manifest
-from pipeline.publish.catalog import clock
+from pipeline.durations import clock
 from pipeline.publish.rules import validate_feed
 from pipeline.publish.site import SeriesInput, SiteReport, publish_site
+from pipeline.publish.site_check import validate_site
 from pipeline.script import load_episodes
 from pipeline.settings import load_series
 
@@ -43,7 +46,7 @@ def series_inputs(project: Path) -> list[SeriesInput]:
 
 
 def publish(project: Path, site: Path, base_url: str = SITE_URL) -> SiteReport:
-    return publish_site(series_inputs(project), project / "out", site, base_url, site.parent / ".staging")
+    return publish_site(series_inputs(project), project / "out", site, base_url, None, site.parent / "record.json")
 
 
 @pytest.fixture
@@ -71,11 +74,18 @@ def test_publish_writes_pages_episodes_cover_and_a_valid_feed(built, tmp_path):
     assert validate_feed(feed, "feed.xml", folder) == []
     root = ET.fromstring(feed)
     assert [e.get("url") for e in root.iter("enclosure")] == [
-        f"{SITE_URL}/test-series/{stem}.mp3" for stem in ("01-alpha", "02-beta", "03-gamma")]
+        f"{SITE_URL}/test-series/{stem}.mp3?v={hashlib.sha256((folder / f'{stem}.mp3').read_bytes()).hexdigest()[:12]}"
+        for stem in ("01-alpha", "02-beta", "03-gamma")]
     assert [int(e.get("length")) for e in root.iter("enclosure")] == [
         (folder / f"{stem}.mp3").stat().st_size for stem in ("01-alpha", "02-beta", "03-gamma")]
-    assert (folder / "cover.png").read_bytes() == (built / "scripts" / "test-series" / "cover.png").read_bytes()
+    published_cover, source_cover = (Image.open(folder / "cover.png"),
+                                     Image.open(built / "scripts" / "test-series" / "cover.png"))
+    assert published_cover.mode == "RGB" and published_cover.size == source_cover.size
+    assert ImageChops.difference(published_cover, source_cover.convert("RGB")).getbbox() is None  # same pixels
     assert not (built / "out" / "test-series" / "feed.xml").exists()
+    # Nothing but the site in the site: no record of what was written, no staging folder.
+    assert [p for p in site.rglob(".*")] == []
+    assert validate_site(site) == []
 
 
 def test_publishing_again_rewrites_nothing(built, tmp_path):
@@ -83,7 +93,7 @@ def test_publishing_again_rewrites_nothing(built, tmp_path):
     first = publish(built, site)
     stamps = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
     again = publish(built, site)
-    assert first.written == len(stamps) - 1  # all but the record of what was written, written after them
+    assert first.written == len(stamps)
     assert again.written == 0 and again.unchanged == first.written and again.removed == 0
     assert stamps == {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
 
@@ -131,7 +141,7 @@ def test_series_yaml_base_url_is_the_series_address(built, tmp_path):
     config.write_text(config.read_text() + "base_url: https://cdn.example.net/tests/\n")
     publish(built, tmp_path / "site", "")
     root = ET.parse(tmp_path / "site" / "test-series" / "feed.xml").getroot()
-    assert next(root.iter("enclosure")).get("url") == "https://cdn.example.net/tests/01-alpha.mp3"
+    assert next(root.iter("enclosure")).get("url").startswith("https://cdn.example.net/tests/01-alpha.mp3?v=")
     config.write_text(config.read_text().replace("https://cdn.example.net/tests/", "javascript:x"))
     with pytest.raises(ConfigError, match="base_url must be an absolute") as error:
         publish(built, tmp_path / "site", "")
@@ -179,10 +189,16 @@ PLAYERS = """async () => Promise.all([...document.querySelectorAll('audio')].map
     })))"""
 
 
+def file_name(url: str) -> str:
+    """The file a URL names, without its query (`01-alpha.mp3?v=...` is 01-alpha.mp3)."""
+    return Path(unquote(urlsplit(url).path)).name
+
+
 def linked_files(page) -> list[Path]:
     """Every file the page links or embeds (links, players, images, stylesheets), as paths."""
     urls = page.evaluate("""() => [...document.querySelectorAll('a[href], audio[src], img[src], link[href]')]
         .map(e => e.href || e.src)""")
+    urls = [url for url in urls if not url.startswith("data:")]  # the inline icon
     assert all(url.startswith("file://") for url in urls), urls
     return [Path(unquote(urlsplit(url).path)) for url in urls]
 
@@ -216,9 +232,9 @@ def test_the_site_in_a_real_browser(built, tmp_path):
         assert page.url == (site / "test-series" / "index.html").as_uri()
         check_page(page, page.url)
         players = page.evaluate(PLAYERS)
-        assert [Path(p["src"]).name for p in players] == ["03-gamma.mp3", "02-beta.mp3", "01-alpha.mp3"]
+        assert [file_name(p["src"]) for p in players] == ["03-gamma.mp3", "02-beta.mp3", "01-alpha.mp3"]
         for player in players:
-            result = entries[Path(player["src"]).name]
+            result = entries[file_name(player["src"])]
             assert player["error"] is None and abs(player["duration"] - result.duration_s) <= 0.1, player
             assert player["label"] == f"Play {result.title}"
         durations = page.evaluate("[...document.querySelectorAll('.duration')].map(e => e.textContent)")
