@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import re
 import shutil
@@ -281,17 +282,27 @@ def seed_episodes(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return header, episodes
 
 
-def test_the_shipped_series_reads_like_the_seed_topic_page(tmp_path):
-    """Build the shipped scripts (with a fast tone engine) and publish: the topic page lists the
-    same episodes in the same order, with the same titles, summaries, tags, series and dates."""
-    project = tmp_path / "shipped"
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory) -> tuple[Path, Path]:
+    """The shipped scripts built with a fast tone engine, with an `owner:` set in this copy of
+    series.yaml, and published as `episodes publish --base-url` does: (project, site)."""
+    from pipeline.publish_site import publish_project
+
+    project = tmp_path_factory.mktemp("shipped") / "project"
     shutil.copytree(REPO / "scripts", project / "scripts")
     shutil.copytree(REPO / "voices", project / "voices")
     (project / "voices" / "joe.yaml").write_text(TONE_VOICE)
+    config = project / "scripts" / "fine-tuning" / "series.yaml"
+    config.write_text(config.read_text() + "owner:\n  name: GenAI Explained\n  email: podcast@example.org\n")
     report = build(Project(project), [], BuildOptions())
     assert not report.failed and len(report.results) == 16
-    site = tmp_path / "site"
-    publish(project, site)
+    return project, publish_project(Project(project), SITE_URL, None).folder
+
+
+def test_the_shipped_series_reads_like_the_seed_topic_page(shipped):
+    """The topic page lists the same episodes in the same order as the seed page, with the same
+    titles, summaries, tags, series and dates."""
+    project, site = shipped
     header, expected = seed_episodes(REPO / "tests" / "data" / "fine-tuning-topic-page.txt")
     entries = load_manifest(project / "out" / "fine-tuning")
     with browser_page() as page:
@@ -311,6 +322,35 @@ def test_the_shipped_series_reads_like_the_seed_topic_page(tmp_path):
     # Durations are the built files' own (a tone engine here), in the seed's m:ss form.
     assert [e["duration"] for e in shown["episodes"]] == [
         clock(entries[e["id"].removeprefix("episode-") + ".mp3"].duration_s) for e in shown["episodes"]]
+
+
+def test_the_shipped_series_publishes_within_the_platforms_rules(shipped):
+    """Issue 20's bar: `episodes publish` of the shipped series (an owner set in this copy) passes
+    every check: the site's files, pages and feed, one clock, Apple's metadata lint, the
+    disclosure, the W3C checker, axe, and every link over HTTP."""
+    from pipeline.publish.lint import apple_lint, disclosure_problems
+
+    project, site = shipped
+    series = load_series(project / "scripts" / "fine-tuning")
+    episodes, _ = load_episodes(project / "scripts" / "fine-tuning")
+    assert validate_site(site) == []
+    assert apple_lint(series, episodes) == []
+    spoken = {e.stem: True for e in episodes}
+    # The ID3 comment gets the disclosure once the build passes it to the tags (TagValues.disclosure);
+    # the feed, the topic page and the review page carry it here.
+    for folder in (site / "fine-tuning", project / "out" / "fine-tuning"):
+        assert [str(p) for p in disclosure_problems(series, spoken, folder) if p.element != "ID3 COMM"] == []
+    feed = ET.parse(site / "fine-tuning" / "feed.xml").getroot()
+    assert feed.find("channel/{http://www.itunes.com/dtds/podcast-1.0.dtd}owner") is not None
+    entries = load_manifest(project / "out" / "fine-tuning")
+    durations = {Path(urlsplit(i.find("enclosure").get("url")).path).name:
+                 i.findtext("{http://www.itunes.com/dtds/podcast-1.0.dtd}duration") for i in feed.iter("item")}
+    assert durations == {name: str(int(clock(e.duration_s).split(":")[0]) * 60 + int(clock(e.duration_s)[-2:]))
+                         for name, e in entries.items()}
+    shutil.copytree(project / "out" / "fine-tuning", site / "review", ignore=shutil.ignore_patterns(".*"))
+    pages = ["index.html", "fine-tuning/index.html", "review/index.html"]
+    assert w3c_errors([site / page for page in pages]) == []
+    assert audit_over_http(site, pages) == {**{page: [] for page in pages}, "not 200": []}
 
 
 def test_lengths_read_as_players_show_them():
@@ -461,3 +501,119 @@ def test_validate_site_passes_a_publish_and_names_each_planted_fault(built, tmp_
     link = next(p for p in problems if p.rule == "page-link")
     assert str(link) == ('site/test-series/index.html: <a href="02-beta.sbv">: names test-series/02-beta.sbv, which is '
                          'not there; to fix: run `episodes publish` again (or `episodes build` for out/)')
+
+
+# -- where a site may go, and what publishing may delete -----------------------------------------
+
+@pytest.mark.parametrize("where, why", [
+    ("/", "is the root of the file system"),
+    (".", "holds the whole project"),
+    ("..", "holds the whole project"),
+    ("scripts", "is inside scripts/"),
+    ("scripts/test-series", "is inside scripts/"),
+    ("voices", "is inside voices/"),
+    ("recordings", "holds the project input"),
+    ("out", "is out/ itself"),
+    ("out/test-series", "is inside out/test-series/"),
+    ("out/test-series/site", "is inside out/test-series/"),
+    ("out/.cache", "is inside out/.cache"),
+])
+def test_publish_refuses_a_folder_that_holds_project_files(built, where, why):
+    from pipeline.publish_site import publish_project
+
+    (built / "recordings").mkdir()
+    (built / "recordings" / "01.wav").write_bytes(b"RIFF")
+    script = built / "scripts" / "test-series" / "01-alpha.md"
+    script.write_text(script.read_text().replace("tags: [Testing]\n", "tags: [Testing]\naudio: ../../recordings/01.wav\n"))
+    before = sorted(p for p in built.rglob("*") if ".cache" not in p.parts)
+    target = Path(where) if where == "/" else built / where
+    with pytest.raises(ConfigError, match=re.escape(why)) as error:
+        publish_project(Project(built), SITE_URL, target)
+    assert "publish into an empty folder of its own" in str(error.value)
+    assert sorted(p for p in built.rglob("*") if ".cache" not in p.parts) == before
+
+
+def test_publish_outside_out_leaves_no_staging_or_record_in_the_site(built, tmp_path):
+    from pipeline.publish_site import publish_project, published_sites
+
+    site = tmp_path / "public"
+    publish_project(Project(built), SITE_URL, site)
+    publish_project(Project(built), SITE_URL, None)  # and the default, out/site/
+    assert [p for p in site.rglob(".*")] == [] and validate_site(site) == []
+    assert sorted(published_sites(Project(built))) == sorted([site, built / "out" / "site"])
+
+
+def test_publishing_deletes_only_files_it_wrote_and_nobody_changed(built, tmp_path):
+    site = tmp_path / "site"
+    (site / "test-series").mkdir(parents=True)
+    (site / "test-series" / "notes.txt").write_text("mine")
+    publish(built, site)
+    (site / "test-series" / "02-beta.txt").write_text("edited by hand after publishing")
+    for suffix in (".mp3", ".vtt", ".srt", ".txt"):
+        (built / "out" / "test-series" / f"02-beta{suffix}").unlink()
+    report = publish(built, site)
+    assert report.removed == 3 and report.kept == [site / "test-series" / "02-beta.txt"]
+    assert (site / "test-series" / "02-beta.txt").read_text() == "edited by hand after publishing"
+    assert (site / "test-series" / "notes.txt").read_text() == "mine"
+    assert not (site / "test-series" / "02-beta.mp3").exists()
+
+
+def test_corrected_audio_gets_a_new_url_and_keeps_its_guid(built, tmp_path):
+    site = tmp_path / "site"
+    publish(built, site)
+    before = {i.findtext("guid"): i.find("enclosure").get("url") for i in ET.parse(site / "test-series" / "feed.xml").getroot().iter("item")}
+    script = built / "scripts" / "test-series" / "02-beta.md"
+    script.write_text(script.read_text().replace("handful", "bunch"))
+    build(Project(built), [], BuildOptions())
+    publish(built, site)
+    after = {i.findtext("guid"): i.find("enclosure").get("url") for i in ET.parse(site / "test-series" / "feed.xml").getroot().iter("item")}
+    assert before.keys() == after.keys()
+    changed = [guid for guid in before if before[guid] != after[guid]]
+    assert changed == ["urn:audio-overviews:test-series:beta"]
+    old, new = before[changed[0]], after[changed[0]]
+    assert old.split("?")[0] == new.split("?")[0]  # the same file: an old URL still finds the audio
+    assert validate_site(site) == []
+
+
+# -- the disclosure, wherever an episode is described --------------------------------------------
+
+def test_disclosure_problems_pass_a_publish_and_name_each_missing_place(built, tmp_path):
+    from mutagen.id3 import COMM, ID3
+
+    from pipeline.publish.lint import disclosure_problems
+
+    site = tmp_path / "site"
+    publish(built, site)
+    series = load_series(built / "scripts" / "test-series")
+    spoken = {"01-alpha": True, "02-beta": True, "03-gamma": True}
+    folder = site / "test-series"
+    for stem in spoken:  # the ID3 comment as the build writes it once it passes the disclosure
+        tags = ID3(folder / f"{stem}.mp3")
+        tags.setall("COMM", [COMM(encoding=1, lang="eng", desc="", text=f"Summary. {series.disclosure}")])
+        tags.save(folder / f"{stem}.mp3", v2_version=3)
+    assert disclosure_problems(series, spoken, folder) == []
+    tags = ID3(folder / "01-alpha.mp3")
+    tags.setall("COMM", [COMM(encoding=1, lang="eng", desc="", text="Summary of alpha.")])
+    tags.save(folder / "01-alpha.mp3", v2_version=3)
+    feed = folder / "feed.xml"
+    feed.write_bytes(feed.read_bytes().replace(f"Summary of beta. {series.disclosure}".encode(), b"Summary of beta."))
+    page = folder / "index.html"
+    page.write_text(page.read_text().replace(f'<p class="disclosure">{series.disclosure}</p>', "", 2))
+    found = {(p.file, p.element) for p in disclosure_problems(series, spoken, folder)}
+    assert found == {("test-series/01-alpha.mp3", "ID3 COMM"), ("test-series/feed.xml", "<item> (02-beta)"),
+                     ("test-series/index.html", "#episode-03-gamma")}
+    # A recorded episode has nothing to disclose; `disclosure: false` is one warning.
+    assert disclosure_problems(series, {"01-alpha": False}, folder) == []
+    [warning] = disclosure_problems(dataclasses.replace(series, disclosure=None), spoken, folder)
+    assert warning.severity == "warning" and "`disclosure: false`" in warning.message
+
+
+def test_a_known_base_url_without_a_feed_is_an_error(built):
+    from pipeline.publish.lint import missing_feed
+
+    series = load_series(built / "scripts" / "test-series")
+    folder = built / "out" / "test-series"
+    assert missing_feed(series, folder, None) == []
+    [problem] = missing_feed(series, folder, SITE_URL)
+    assert str(problem) == ("test-series/feed.xml: no feed, although the series has a base URL; to fix: run "
+                            "`episodes build` (or `episodes publish`) to write it")
