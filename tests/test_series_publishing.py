@@ -202,3 +202,21 @@ def test_a_description_over_apples_limit_is_an_error(project):
     problems = apple_lint(series, [])
     assert [p.message for p in problems] == ["`description` (with the disclosure) is 4025 bytes; Apple allows at "
                                              "most 4000"]
+
+
+def test_the_id3_comment_carries_the_disclosure_after_the_summary(tmp_path):
+    import numpy as np
+    from mutagen.id3 import ID3
+
+    from pipeline.audio.codec import encode_mp3
+    from pipeline.tags import TagValues, write_tags
+
+    path = tmp_path / "tone.mp3"
+    encode_mp3(0.1 * np.sin(np.linspace(0, 2000, 44100))[:, None], 44100, path, 128)
+    values = TagValues(title="T", album="A", artist="B", genre="Podcast", copyright="", track=1, track_total=1,
+                       date="2026-02-19", summary="About LoRA.", narration="Words.", language="en", cover=None,
+                       custom={}, disclosure=DEFAULT_DISCLOSURE)
+    write_tags(path, values, None)
+    assert [str(t) for f in ID3(path).getall("COMM") for t in f.text] == [f"About LoRA. {DEFAULT_DISCLOSURE}"]
+    write_tags(path, dataclasses.replace(values, disclosure=""), None)  # a person's recording
+    assert [str(t) for f in ID3(path).getall("COMM") for t in f.text] == ["About LoRA."]
