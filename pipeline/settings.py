@@ -460,7 +460,6 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
 
 
 _SERIES_PUBLISHING_FIELDS = ("owner", "locked", "season", "license", "people", "disclosure", "narrator")
-EMAIL_RE = re.compile(r"^[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:.]+$")
 NAME_LIMIT = 128
 """Podcasting 2.0's limit for names and identifiers (person, season name, licence)."""
 DISCLOSURE_LIMIT = 300
@@ -501,6 +500,8 @@ def _mapping(value: Any, key: str, keys: tuple[str, ...], path: Path, line: int 
 
 
 def _owner(value: Any, path: Path, line: int | None) -> Owner:
+    from .publish.podcast_namespace import EMAIL_RE
+
     owner = _mapping(value, "owner", ("name", "email"), path, line)
     name = _text(owner.get("name"), "owner.name", path, owner.line_of("name", line))
     email = _text(owner.get("email"), "owner.email", path, owner.line_of("email", line))

@@ -42,11 +42,6 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def is_absolute_http_url(url: str) -> bool:
-    """Whether `url` is an absolute http(s) URL with a host and nothing a URL may not hold."""
-    return url_problem(url) is None
-
-
 def normalized_url(url: str) -> str:
     """`url` with a non-ASCII host in IDNA and a non-ASCII path, query or fragment percent-encoded
     (UTF-8); ValueError when the host cannot be encoded."""
