@@ -8,6 +8,7 @@ oversized one down, so a 27 MB photograph does not ride along in every MP3.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -65,6 +66,14 @@ def colour_problem(image: Image.Image) -> str | None:
     if image.mode not in ("RGB", "P"):
         return f"is not RGB colour (mode {image.mode})"
     return None
+
+
+def artwork_colour_problem(image: Image.Image) -> str | None:
+    """Why an image is not in the RGB colour space Apple asks of podcast artwork, or None:
+    colour_problem's reasons, and a palette (indexed-colour) PNG, which is not RGB as stored."""
+    if image.mode == "P" and colour_problem(image) is None:
+        return "is a palette (indexed-colour) image"
+    return colour_problem(image)
 
 
 def open_image(data: bytes, path: Path) -> Image.Image:
@@ -150,6 +159,24 @@ def series_cover(series: Series) -> Cover | None:
     return load_cover(series.cover, series.folder.parent.parent) if series.cover else None
 
 
+def published_cover(series: Series) -> Cover | None:
+    """The cover as the feed, the site and the review page publish it: series_cover, with a palette
+    PNG stored as RGB, as Apple asks of artwork. (The MP3s keep the cover as embedded, so built
+    episodes need no re-tagging for it.)"""
+    cover = series_cover(series)
+    return _as_rgb(cover) if cover is not None and cover.mime == "image/png" else cover
+
+
+@functools.lru_cache(maxsize=4)
+def _as_rgb(cover: Cover) -> Cover:
+    """A PNG cover in RGB (computed once per cover and process: encoding takes half a second)."""
+    image = Image.open(io.BytesIO(cover.data))
+    if artwork_colour_problem(image) is None:
+        return cover
+    rgb = _flattened(image)
+    return Cover(_encoded(rgb, "PNG", optimize=True), "image/png", *rgb.size)
+
+
 def _fit_font(draw: ImageDraw.ImageDraw, text: str, width: int, largest: int) -> ImageFont.FreeTypeFont:
     size = largest
     while size > 24:
@@ -189,5 +216,5 @@ def render_cover(series: Series) -> bytes:
     draw.text((margin, int(size * 0.88)), "90-second audio overviews", font=caption, fill=(200, 205, 230))
 
     buffer = io.BytesIO()
-    image.quantize(colors=128).save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG", optimize=True)  # RGB, as Apple asks (about 90 KB)
     return buffer.getvalue()

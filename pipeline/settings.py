@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from .disclosure import DEFAULT_DISCLOSURE
 from .errors import ConfigError, PipelineError
 from .paths import file_problem, inside_project
 
@@ -261,6 +262,47 @@ class Production:
 
 
 @dataclass(frozen=True)
+class Owner:
+    """Who owns the show: `itunes:owner` (Apple verifies ownership at this address) and
+    `podcast:locked owner=`."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Season:
+    """The season every episode of the series belongs to: `itunes:season`, `podcast:season`."""
+
+    number: int
+    name: str
+    """`podcast:season name=` (at most 128 characters); default the series' topic."""
+
+
+@dataclass(frozen=True)
+class License:
+    """`podcast:license`: a well-known licence's identifier, or a custom one with its URL."""
+
+    identifier: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person of the show: `podcast:person` (host, narrator, producer...)."""
+
+    name: str
+    role: str = "host"
+    """A Podcast Taxonomy role, case-insensitive ("host" when not given)."""
+    group: str = ""
+    """A Podcast Taxonomy group ("cast" when not given)."""
+    href: str = ""
+    """A page about the person (absolute http(s) URL)."""
+    img: str = ""
+    """A picture of the person (absolute http(s) URL)."""
+
+
+@dataclass(frozen=True)
 class Series:
     """A series folder's metadata: the frames every episode shares, and its production settings."""
 
@@ -287,6 +329,18 @@ class Series:
     """Where out/<series>/ is published; the feed's enclosure URLs start with it."""
     podcast_guid: str = ""
     """The feed's `podcast:guid`, kept when the feed moves; empty: derived from the feed's URL."""
+    owner: Owner | None = None
+    """`owner:` name and email (Apple needs them to verify the show); None: not given (a warning)."""
+    locked: bool = True
+    """`podcast:locked` yes/no: whether other platforms may import the feed (written with the owner)."""
+    season: Season | None = None
+    license: License | None = None
+    people: tuple[Person, ...] = ()
+    disclosure: str | None = DEFAULT_DISCLOSURE
+    """The sentence that discloses a synthetic voice (spoken, and added to descriptions and the ID3
+    comment); None for `disclosure: false`."""
+    narrator: str = "Narrator"
+    """The speaker's name in the captions' WebVTT voice spans (`<v Narrator>`)."""
     production: Production = field(default_factory=Production)
     sound: LineDict | None = None
     """The series' `sound:` mapping as written (key lines kept), for the sound stage to read."""
@@ -341,7 +395,7 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
                           f"out/{SITE_FOLDER}/, where `episodes publish` writes the public site; rename the folder",
                           folder)
     data = load_yaml_file(path)
-    known = set(_SERIES_TEXT_FIELDS) | {"cover", "production", "explicit", "sound"}
+    known = set(_SERIES_TEXT_FIELDS) | set(_SERIES_PUBLISHING_FIELDS) | {"cover", "production", "explicit", "sound"}
     for key in data:
         if key not in known:
             raise ConfigError(f"unknown series field `{key}`", path, data.line_of(key))
@@ -370,6 +424,8 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
         from .urls import check_base_url
 
         values["base_url"] = check_base_url(values["base_url"], "base_url", path, data.line_of("base_url"))
+    if "category" in values:
+        values["category"] = _category(values["category"], path, data.line_of("category"))
     if values.get("podcast_guid"):
         import uuid
 
@@ -398,7 +454,152 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
         sound=sound,
         lines=lines,
         **values,
+        **_publishing_fields(data, path, values.get("topic") or values["title"]),
     )
+
+
+_SERIES_PUBLISHING_FIELDS = ("owner", "locked", "season", "license", "people", "disclosure", "narrator")
+NAME_LIMIT = 128
+"""Podcasting 2.0's limit for names and identifiers (person, season name, licence)."""
+DISCLOSURE_LIMIT = 300
+"""Longest disclosure sentence: it is spoken in every episode and joins every description."""
+
+
+def _category(value: str, path: Path, line: int | None) -> str:
+    """`category:` as Apple spells it (`Parent` or `Parent > Sub`); an error naming the line."""
+    from .publish.categories import SEPARATOR, parse_category
+
+    try:
+        parent, child = parse_category(value)
+    except ValueError as exc:
+        raise ConfigError(f"`category` {exc}", path, line) from None
+    return f"{parent} {SEPARATOR} {child}" if child else parent
+
+
+def _text(value: Any, key: str, path: Path, line: int | None, limit: int = NAME_LIMIT, required: bool = True) -> str:
+    """A one-line text field of at most `limit` characters."""
+    if isinstance(value, (dict, list)) or isinstance(value, bool):
+        raise ConfigError(f"`{key}` must be text", path, line)
+    text = " ".join(str(value if value is not None else "").split())
+    if required and not text:
+        raise ConfigError(f"`{key}` has no value", path, line)
+    if len(text) > limit:
+        raise ConfigError(f"`{key}` is {len(text)} characters; at most {limit}", path, line)
+    return text
+
+
+def _mapping(value: Any, key: str, keys: tuple[str, ...], path: Path, line: int | None) -> LineDict:
+    if not isinstance(value, LineDict):
+        raise ConfigError(f"`{key}` must be a mapping with {', '.join(keys)}", path, line)
+    for name in value:
+        if name not in keys:
+            raise ConfigError(f"unknown `{key}` field `{name}` (known: {', '.join(keys)})", path,
+                              value.line_of(name, line))
+    return value
+
+
+def _owner(value: Any, path: Path, line: int | None) -> Owner:
+    from .publish.podcast_namespace import EMAIL_RE
+
+    owner = _mapping(value, "owner", ("name", "email"), path, line)
+    name = _text(owner.get("name"), "owner.name", path, owner.line_of("name", line))
+    email = _text(owner.get("email"), "owner.email", path, owner.line_of("email", line))
+    if not EMAIL_RE.match(email):
+        raise ConfigError(f"`owner.email` {email!r} is not an email address", path, owner.line_of("email", line))
+    return Owner(name, email)
+
+
+def _season(value: Any, default_name: str, path: Path, line: int | None) -> Season:
+    season = value if isinstance(value, LineDict) else LineDict(number=value)
+    if isinstance(value, LineDict):
+        _mapping(value, "season", ("number", "name"), path, line)
+    number_line = season.line_of("number", line)
+    number = coerce_value(season.get("number"), int, "season", path, number_line)
+    if not 1 <= number <= 9999:
+        raise ConfigError(f"`season` must be a whole number from 1 to 9999, got {number}", path, number_line)
+    name = _text(season.get("name", default_name), "season.name", path, season.line_of("name", line))
+    return Season(number, name)
+
+
+def _license(value: Any, path: Path, line: int | None) -> License:
+    from .publish.podcast_namespace import KNOWN_LICENSES
+
+    if not isinstance(value, LineDict):
+        value = LineDict(identifier=value)
+    else:
+        _mapping(value, "license", ("identifier", "url"), path, line)
+    identifier = _text(value.get("identifier"), "license.identifier", path, value.line_of("identifier", line))
+    url = ""
+    if value.get("url") is not None:
+        from .urls import check_url
+
+        url = check_url(_text(value["url"], "license.url", path, value.line_of("url", line), limit=2000),
+                        "`license.url`", path, value.line_of("url", line))
+    if not url and identifier.casefold() not in KNOWN_LICENSES:
+        raise ConfigError(f"`license` {identifier!r} is not a well-known licence identifier (such as "
+                          f"CC-BY-4.0): give the licence's `url:` too (license: {{identifier: ..., url: ...}})",
+                          path, line)
+    return License(identifier, url)
+
+
+def _people(value: Any, path: Path, line: int | None) -> tuple[Person, ...]:
+    from .urls import check_url
+
+    if not isinstance(value, list):
+        raise ConfigError("`people` must be a list of {name, role, href, img} mappings", path, line)
+    people = []
+    for entry in value:
+        entry = entry if isinstance(entry, LineDict) else LineDict(name=entry)
+        at = entry.line_of("name", line) if entry.key_lines else line
+        _mapping(entry, "people", ("name", "role", "group", "href", "img"), path, at)
+        fields = {"name": _text(entry.get("name"), "people.name", path, at)}
+        for key in ("role", "group"):
+            if entry.get(key) is not None:
+                fields[key] = _text(entry[key], f"people.{key}", path, entry.line_of(key, at))
+        for key in ("href", "img"):
+            if entry.get(key) is not None:
+                where = entry.line_of(key, at)
+                fields[key] = check_url(_text(entry[key], f"people.{key}", path, where, limit=2000),
+                                        f"`people.{key}`", path, where)
+        people.append(Person(**fields))
+    return tuple(people)
+
+
+def _disclosure(value: Any, path: Path, line: int | None) -> str | None:
+    if value is False:
+        return None
+    if value is True or value is None:
+        return DEFAULT_DISCLOSURE
+    text = _text(value, "disclosure", path, line, limit=DISCLOSURE_LIMIT)
+    if text[-1] not in ".!?":
+        text += "."
+    return text
+
+
+def _publishing_fields(data: LineDict, path: Path, default_season_name: str) -> dict[str, Any]:
+    """owner, locked, season, license, people, disclosure and narrator, each checked on its line."""
+    fields: dict[str, Any] = {}
+    if data.get("owner") is not None:
+        fields["owner"] = _owner(data["owner"], path, data.line_of("owner"))
+    if "locked" in data:
+        if not isinstance(data["locked"], bool):
+            raise ConfigError("`locked` must be true or false", path, data.line_of("locked"))
+        fields["locked"] = data["locked"]
+    if data.get("season") is not None:
+        fields["season"] = _season(data["season"], default_season_name, path, data.line_of("season"))
+    if data.get("license") is not None:
+        fields["license"] = _license(data["license"], path, data.line_of("license"))
+    if data.get("people") is not None:
+        fields["people"] = _people(data["people"], path, data.line_of("people"))
+    if "disclosure" in data:
+        fields["disclosure"] = _disclosure(data["disclosure"], path, data.line_of("disclosure"))
+    if data.get("narrator") is not None:
+        narrator = _text(data["narrator"], "narrator", path, data.line_of("narrator"))
+        if any(c in narrator for c in "<>&"):
+            raise ConfigError("`narrator` may not hold <, > or & (it is written into WebVTT voice spans)", path,
+                              data.line_of("narrator"))
+        fields["narrator"] = narrator
+    return fields
 
 
 def series_folder_problems(scripts_dir: Path) -> list[ConfigError]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import __version__
+from .disclosure import with_disclosure
 from .errors import AudioError
 from .files import replacing
 
@@ -41,6 +42,9 @@ class TagValues:
     """The series cover's source file (checked and scaled for tags when written)."""
     custom: dict[str, str]
     """TXXX frames: script hash, voice, engine."""
+    disclosure: str = ""
+    """The series' disclosure sentence when a voice engine speaks the episode (else ""): it follows
+    the summary in the comment (COMM), as in the feed's and the site's descriptions."""
 
 
 # One logical field -> its ID3 frame and value (None: no frame). Series-level frames come first;
@@ -56,7 +60,7 @@ FRAME_TABLE: list[tuple[str, str, Callable[[TagValues], str | None]]] = [
     ("title", "TIT2", lambda t: t.title),
     ("track", "TRCK", lambda t: f"{t.track}/{t.track_total}" if t.track else None),
     ("date", "TDRC", lambda t: t.date or None),
-    ("summary", "COMM", lambda t: t.summary or None),
+    ("summary", "COMM", lambda t: with_disclosure(t.summary, t.disclosure) or None),
     ("narration", "USLT", lambda t: t.narration),
 ]
 _ISO_639_2 = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "nl": "nld", "pt": "por"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import hashlib
 import io
 import json
 import os
@@ -41,6 +42,7 @@ ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 PODCAST = "{https://podcastindex.org/namespace/1.0}"
 ATOM = "{http://www.w3.org/2005/Atom}"
 BASE = "https://cdn.example.org/test-series"
+DISCLOSURE = "Narrated by an AI-generated synthetic voice."
 
 
 @pytest.fixture
@@ -97,7 +99,7 @@ def test_feed_is_valid_rss_with_itunes_and_transcripts(published):
     assert channel.findtext("title") == "Test Series: Testing"
     assert channel.findtext("link") == f"{BASE}/"
     assert channel.find(f"{ATOM}link").get("href") == f"{BASE}/feed.xml"
-    assert channel.findtext("description") == "A series for tests."
+    assert channel.findtext("description") == f"A series for tests. {DISCLOSURE}"
     assert channel.findtext("language") == "en"
     assert channel.find(f"{ITUNES}image").get("href") == f"{BASE}/cover.png"
     assert (folder / "cover.png").read_bytes() == (published / "scripts" / "test-series" / "cover.png").read_bytes()
@@ -113,12 +115,14 @@ def test_feed_is_valid_rss_with_itunes_and_transcripts(published):
         guid = item.find("guid")
         assert guid.text == f"urn:audio-overviews:test-series:{stem[3:]}" and guid.get("isPermaLink") == "false"
         assert email.utils.parsedate_to_datetime(item.findtext("pubDate")).date().isoformat() == "2026-02-19"
-        assert item.findtext("description") == f"Summary of {stem[3:]}."
+        assert item.findtext("description") == f"Summary of {stem[3:]}. {DISCLOSURE}"
         enclosure = item.find("enclosure")
-        assert enclosure.get("url") == f"{BASE}/{stem}.mp3"
+        digest = hashlib.sha256((folder / f"{stem}.mp3").read_bytes()).hexdigest()
+        assert enclosure.get("url") == f"{BASE}/{stem}.mp3?v={digest[:12]}"
         assert int(enclosure.get("length")) == (folder / f"{stem}.mp3").stat().st_size
         assert enclosure.get("type") == "audio/mpeg"
-        assert int(item.findtext(f"{ITUNES}duration")) == round(ffmpeg_duration_s(folder / f"{stem}.mp3"))
+        seconds = int(item.findtext(f"{ITUNES}duration"))  # whole seconds, counted down as players count
+        assert 0 <= ffmpeg_duration_s(folder / f"{stem}.mp3") - seconds < 1.001
         assert item.findtext(f"{ITUNES}episode") == str(number)
         transcripts = {t.get("type"): t.get("url") for t in item.findall(f"{PODCAST}transcript")}
         assert transcripts == {"text/vtt": f"{BASE}/{stem}.vtt", "application/x-subrip": f"{BASE}/{stem}.srt",
@@ -138,7 +142,7 @@ def test_a_base_url_from_series_yaml_makes_the_feed(project, tone_engine):
     (folder / "series.yaml").write_text((folder / "series.yaml").read_text() + "base_url: https://example.org/t/\n")
     build(Project(project), ["alpha"], BuildOptions())
     root = ET.parse(out(project) / "feed.xml").getroot()
-    assert [e.get("url") for e in root.iter("enclosure")] == ["https://example.org/t/01-alpha.mp3"]
+    assert [e.get("url").split("?v=")[0] for e in root.iter("enclosure")] == ["https://example.org/t/01-alpha.mp3"]
 
 
 def test_an_undated_episode_is_dated_by_its_build_never_1970(project, tone_engine):
@@ -261,7 +265,7 @@ def test_a_partial_build_of_a_series_fails_no_tag_gate(project, tone_engine):
 def test_a_new_base_url_alone_republishes_the_feed(published):
     build(Project(published), [], BuildOptions(base_url="https://mirror.example.net/ft"))
     urls = [e.get("url") for e in ET.parse(out(published) / "feed.xml").getroot().iter("enclosure")]
-    assert urls[0] == "https://mirror.example.net/ft/01-alpha.mp3"
+    assert urls[0].split("?v=")[0] == "https://mirror.example.net/ft/01-alpha.mp3"
 
 
 def test_mark_flagged_attaches_a_sentence_to_the_cues_that_spell_it():

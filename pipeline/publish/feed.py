@@ -4,6 +4,10 @@ Podcast platforms accept only absolute URLs, so a feed is written only where a b
 known: `episodes build` writes out/<series>/feed.xml when it has one (`--base-url`, or
 `base_url:` in series.yaml: the address of out/<series>/) and removes a feed it wrote earlier
 when it has none; `episodes publish` writes the site's copy under the site's address.
+
+Each enclosure URL carries the MP3's content version (`01-sft.mp3?v=3f2a8e4e263a`, from its
+SHA-256): static hosts ignore the query, so every URL ever published keeps working, and apps see
+corrected audio as new media, while the item's guid never changes.
 """
 
 from __future__ import annotations
@@ -12,20 +16,25 @@ import datetime as dt
 import re
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from ..cover import Cover
+from ..disclosure import is_synthetic
+from ..durations import whole_seconds
+from ..errors import ConfigError
 from ..files import write_if_changed
 from ..manifest import EpisodeResult
 from ..script import Episode
 from ..settings import Series
 from ..urls import check_base_url
-from .catalog import PublishedEpisode, published_episodes, write_cover
+from .catalog import PublishedEpisode, published_episodes, show_description, write_cover
+from .categories import parse_category
+from .podcast_namespace import PODCAST_NS
 
-PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 """Podcasting 2.0's namespace for `podcast:guid` (UUIDv5 of the feed URL)."""
@@ -33,47 +42,49 @@ FEED_NAME = "feed.xml"
 TRANSCRIPTS = ((".vtt", "text/vtt", "captions"), (".srt", "application/x-subrip", "captions"),
                (".txt", "text/plain", None))
 """Sidecar suffix, MIME type and `rel` of each `podcast:transcript` link."""
+AI_CONTENT = "ai-content"
+"""`podcast:txt purpose=` of the machine-readable AI disclosure (true when a voice engine narrates)."""
+
+Tags = list[tuple[str, "str | None", dict[str, str]]]
+
+
+def _add(parent, tags: Tags) -> None:
+    for name, text, attributes in tags:
+        element = etree.SubElement(parent, name, attributes)
+        element.text = text
 
 
 class PodcastIndexExtension(BaseExtension):
-    """Channel tags feedgen lacks or gets wrong: `podcast:guid`, and `itunes:explicit`
+    """Channel tags feedgen lacks or gets wrong: the podcast namespace's, and `itunes:explicit`
     true/false and `itunes:image` for any cover name (feedgen writes yes/no and drops .jpeg)."""
 
     def __init__(self) -> None:
-        self._tags: list[tuple[str, str | None, dict[str, str]]] = []
+        self._tags: Tags = []
 
     def extend_ns(self) -> dict[str, str]:
         return {"podcast": PODCAST_NS}
 
-    def channel_tag(self, name: str, text: str | None = None, **attributes: str) -> None:
+    def tag(self, name: str, text: str | None = None, /, **attributes: str) -> None:
         """Add `<name attributes>text</name>` to the channel (`name` in Clark notation)."""
         self._tags.append((name, text, attributes))
 
     def extend_rss(self, rss_feed):
-        channel = rss_feed[0]
-        for name, text, attributes in self._tags:
-            element = etree.SubElement(channel, name, attributes)
-            element.text = text
+        _add(rss_feed[0], self._tags)
         return rss_feed
 
 
 class PodcastIndexEntryExtension(BaseEntryExtension):
-    """Adds <podcast:transcript> links to an item."""
+    """An item's podcast-namespace tags (transcripts, season, episode, disclosure)."""
 
     def __init__(self) -> None:
-        self._transcripts: list[dict[str, str]] = []
+        self._tags: Tags = []
 
-    def transcript(self, url: str, mime: str, language: str | None = None, rel: str | None = None) -> None:
-        attributes = {"url": url, "type": mime}
-        if language:
-            attributes["language"] = language
-        if rel:
-            attributes["rel"] = rel
-        self._transcripts.append(attributes)
+    def tag(self, name: str, text: str | None = None, /, **attributes: str) -> None:
+        """Add `<podcast:name attributes>text</podcast:name>` to the item."""
+        self._tags.append((f"{{{PODCAST_NS}}}{name}", text, attributes))
 
     def extend_rss(self, item):
-        for attributes in self._transcripts:
-            etree.SubElement(item, f"{{{PODCAST_NS}}}transcript", attributes)
+        _add(item, self._tags)
         return item
 
 
@@ -106,15 +117,31 @@ def _instant(iso: str) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
+def _people_and_rights(series: Series, extra: PodcastIndexExtension) -> None:
+    """The owner's lock, the licence and the people, as series.yaml gives them."""
+    if series.owner is not None:
+        extra.tag(f"{{{PODCAST_NS}}}locked", "yes" if series.locked else "no", owner=series.owner.email)
+    if series.license is not None:
+        extra.tag(f"{{{PODCAST_NS}}}license", series.license.identifier,
+                  **({"url": series.license.url} if series.license.url else {}))
+    for person in series.people:
+        attributes = {"role": person.role, "group": person.group, "href": person.href, "img": person.img}
+        extra.tag(f"{{{PODCAST_NS}}}person", person.name, **{k: v for k, v in attributes.items() if v})
+
+
 def render_feed(series: Series, published: list[PublishedEpisode], series_url: str, cover: Cover | None) -> bytes:
     """RSS 2.0 with the iTunes and podcast namespaces for `published`, every URL under
     `series_url` (absolute, ending in "/", where the episodes' folder is served)."""
+    try:
+        category, subcategory = parse_category(series.category)
+    except ValueError as exc:  # a Series made in code: load_series has checked series.yaml's
+        raise ConfigError(f"`category` {exc}", series.config_path, series.lines.get("category")) from None
     feed_url = series_url + FEED_NAME
     feed = FeedGenerator()
     feed.load_extension("podcast")
     feed.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension)
     feed.title(series.album)
-    feed.description(series.description or series.album)
+    feed.description(show_description(series, published))
     feed.link(href=feed_url, rel="self")
     feed.link(href=series_url, rel="alternate")  # feedgen's RSS <link> is the last one given
     feed.language(series.language)
@@ -122,14 +149,20 @@ def render_feed(series: Series, published: list[PublishedEpisode], series_url: s
     if series.copyright:
         feed.copyright(series.copyright)
     feed.podcast.itunes_author(series.author)
-    feed.podcast.itunes_category(series.category)
+    feed.podcast.itunes_category({"cat": category, **({"sub": subcategory} if subcategory else {})})
     feed.podcast.itunes_type("episodic")
+    if series.owner is not None:
+        feed.podcast.itunes_owner(name=series.owner.name, email=series.owner.email)
     extra = feed.podcastindex
     if cover is not None:
         feed.image(url=series_url + cover.file_name, title=series.album, link=series_url)
-        extra.channel_tag(f"{{{ITUNES_NS}}}image", href=series_url + cover.file_name)
-    extra.channel_tag(f"{{{ITUNES_NS}}}explicit", "true" if series.explicit else "false")
-    extra.channel_tag(f"{{{PODCAST_NS}}}guid", series.podcast_guid or podcast_guid(feed_url))
+        extra.tag(f"{{{ITUNES_NS}}}image", href=series_url + cover.file_name)
+    extra.tag(f"{{{ITUNES_NS}}}explicit", "true" if series.explicit else "false")
+    extra.tag(f"{{{PODCAST_NS}}}guid", series.podcast_guid or podcast_guid(feed_url))
+    _people_and_rights(series, extra)
+    disclosed = series.disclosure is not None
+    if disclosed and any(item.synthetic for item in published):
+        extra.tag(f"{{{PODCAST_NS}}}txt", "true", purpose=AI_CONTENT)
     built = [moment for p in published if (moment := _instant(p.result.built_at or "")) is not None]
     if built:  # feedgen would stamp the current time; the newest build keeps the feed reproducible
         feed.lastBuildDate(max(built))
@@ -138,24 +171,32 @@ def render_feed(series: Series, published: list[PublishedEpisode], series_url: s
         entry.guid(episode_guid(series, item.episode), permalink=False)
         entry.title(item.episode.title)
         entry.link(href=f"{series_url}#episode-{item.episode.stem}")
-        entry.description(item.episode.summary or item.episode.title)
-        entry.enclosure(series_url + item.file, str(item.file_bytes), "audio/mpeg")
+        entry.description(item.description(series.disclosure))
+        entry.enclosure(series_url + item.versioned_file, str(item.file_bytes), "audio/mpeg")
         published_at = _published_at(item)
         if published_at is not None:
             entry.pubDate(published_at)
-        entry.podcast.itunes_duration(int(round(item.duration_s)))
+        entry.podcast.itunes_duration(whole_seconds(item.duration_s))
         entry.podcast.itunes_episode(item.episode.number)
         entry.podcast.itunes_episode_type("full")
+        tags = entry.podcastindex
+        if series.season is not None:
+            entry.podcast.itunes_season(series.season.number)
+            tags.tag("season", str(series.season.number), name=series.season.name)
+        tags.tag("episode", str(item.episode.number))
+        if disclosed and item.synthetic:
+            tags.tag("txt", "true", purpose=AI_CONTENT)
         for suffix, mime, rel in TRANSCRIPTS:
-            entry.podcastindex.transcript(f"{series_url}{item.episode.stem}{suffix}", mime, series.language, rel)
+            tags.tag("transcript", url=f"{series_url}{item.episode.stem}{suffix}", type=mime,
+                     language=series.language, **({"rel": rel} if rel else {}))
     return feed.rss_str(pretty=True)
 
 
 def write_feed(series: Series, episodes: list[Episode], entries: dict[str, EpisodeResult], base_url: str | None,
-               folder: Path, staging: Path) -> Path | None:
+               folder: Path, staging: Path, synthetic: Callable[[Episode], bool] = is_synthetic) -> Path | None:
     """Write `folder`/feed.xml for the built episodes, with URLs under `base_url` (the address of
     `folder`); without a base URL, remove a feed written earlier (its URLs no longer hold) and
-    return None. The cover goes beside it."""
+    return None. The cover goes beside it. `synthetic` says which episodes a voice engine spoke."""
     path = folder / FEED_NAME
     if not base_url:
         path.unlink(missing_ok=True)
@@ -163,6 +204,6 @@ def write_feed(series: Series, episodes: list[Episode], entries: dict[str, Episo
     series_url = check_base_url(base_url, "the base URL (--base-url or series.yaml's base_url)",
                                 series.config_path) + "/"
     cover = write_cover(series, folder, staging)
-    write_if_changed(path, render_feed(series, published_episodes(episodes, entries, folder), series_url, cover),
-                     staging)
+    published = published_episodes(episodes, entries, folder, synthetic)
+    write_if_changed(path, render_feed(series, published, series_url, cover), staging)
     return path

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from ..disclosure import is_synthetic, with_disclosure
+from ..durations import clock
 from ..files import write_if_changed
 from ..gates import Gate
 from ..manifest import EpisodeResult
 from ..script import Episode
 from ..settings import Series
-from .catalog import clock, templates, write_cover
+from .catalog import templates, write_cover
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class PageEpisode:
     stem: str
     title: str
     summary: str
+    """The description as published: the summary, with the disclosure when a voice engine spoke it."""
     result: EpisodeResult | None
 
     @property
@@ -104,25 +107,32 @@ class PageEpisode:
 
 
 def render_review_page(series: Series, episodes: list[Episode], entries: dict[str, EpisodeResult],
-                       series_gates: list[Gate], cover_name: str | None = None) -> str:
+                       series_gates: list[Gate], cover_name: str | None = None,
+                       synthetic: Callable[[Episode], bool] = is_synthetic) -> str:
     """The page's HTML: every episode of the series (built or not), in episode order; `cover_name`
-    is the cover's file name beside the page, if there is one."""
-    shown = [PageEpisode(e.number, e.stem, e.title, e.summary, entries.get(f"{e.stem}.mp3"))
-             for e in sorted(episodes, key=lambda e: e.number)]
+    is the cover's file name beside the page, if there is one; `synthetic` says which episodes a
+    voice engine spoke (their descriptions carry the disclosure, as published)."""
+    ordered = sorted(episodes, key=lambda e: e.number)
+    shown = [PageEpisode(e.number, e.stem, e.title,
+                         with_disclosure(e.summary, series.disclosure if synthetic(e) else None),
+                         entries.get(f"{e.stem}.mp3")) for e in ordered]
+    any_synthetic = any(synthetic(e) for e in ordered)
     failures = sum(not g.passed for g in series_gates) + sum(
         not g["passed"] for e in shown if e.built and e.result is not None for g in e.result.gates)
     total = sum(e.result.duration_s for e in shown if e.built and e.result is not None and e.result.duration_s)
     return templates().get_template("review.html.j2").render(
         series=series, episodes=shown, series_gates=series_gates, failures=failures,
-        total_duration=clock(total), cover=cover_name if shown else None,
+        total_duration=clock(total), total_s=total, cover=cover_name if shown else None,
+        description=with_disclosure(series.description, series.disclosure if any_synthetic else None),
     )
 
 
 def write_review_page(series: Series, episodes: list[Episode], entries: dict[str, EpisodeResult],
-                      series_gates: list[Gate], folder: Path, staging: Path) -> Path:
+                      series_gates: list[Gate], folder: Path, staging: Path,
+                      synthetic: Callable[[Episode], bool] = is_synthetic) -> Path:
     """Write `folder`/index.html (and the cover beside it); opens from the file system."""
     cover = write_cover(series, folder, staging)
     path = folder / "index.html"
-    page = render_review_page(series, episodes, entries, series_gates, cover.file_name if cover else None)
+    page = render_review_page(series, episodes, entries, series_gates, cover.file_name if cover else None, synthetic)
     write_if_changed(path, page.encode("utf-8"), staging)
     return path
