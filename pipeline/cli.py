@@ -28,6 +28,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 from typer.core import TyperGroup
 
+from .durations import clock
 from .errors import PipelineError, describe
 from .plan import BuildOptions
 from .project import Project
@@ -136,12 +137,6 @@ JOBS = typer.Option(None, "--jobs", "-j", min=1,
                     help="Worker processes (default: the cores, as memory allows; 1 = this process).")
 EXECUTOR = typer.Option(None, "--executor", help="local (this machine, the default) or ray (a Ray cluster).")
 RAY_ADDRESS = typer.Option(None, "--ray-address", help="Ray cluster to join, e.g. auto or HOST:6379 (implies ray).")
-
-
-def clock(seconds: float) -> str:
-    """m:ss, rounding the whole duration (never "1:60")."""
-    whole = int(round(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def _summary_line(result: EpisodeResult) -> str:
@@ -307,6 +302,9 @@ def publish(
     console.print(f"wrote {report.folder}: {len(report.pages)} topic page{'s' if len(report.pages) != 1 else ''}, "
                   f"{report.episodes} episodes ({report.written} files written, {report.unchanged} unchanged, "
                   f"{report.removed} removed)")
+    for path in report.kept:
+        errors.print(f"[yellow]kept[/] {escape(str(path))}: an earlier publish wrote it, but it has changed since; "
+                     "delete it yourself if it should go", highlight=False)
     console.print(f"open {report.index}")
 
 
@@ -336,13 +334,14 @@ def check(
     failed = report.failed
     if as_json:
         document: dict[str, Any] = {"checks": len(report.gates), "failed": [dataclasses.asdict(g) for g in failed],
-                                    "notes": report.notes}
+                                    "warnings": report.warnings, "notes": report.notes}
         if report.speech is not None:
             document["speech"] = heard
         print(json.dumps(document, indent=1))
     else:
         for note in report.notes:
             console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        _warn(report.warnings)
         _print_gates(failed)
         if report.speech is not None:
             _print_flagged(flagged)

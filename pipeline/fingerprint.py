@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 TAGS_FORMAT = "2"
 """Bump when the tag table (pipeline/tags.py) writes different frames for the same values."""
-SIDECARS_FORMAT = "2"
+SIDECARS_FORMAT = "3"
 """Bump when captions or transcripts are laid out differently for the same sentences."""
 
 
@@ -195,9 +195,10 @@ def combine(components: Iterable[tuple[str, Any]]) -> dict[str, str]:
     return {name: digest(value) for name, value in components}
 
 
-def plan_key(script_sha: str, lexicon_sha: str, pauses: tuple[int, ...], script: Path) -> str:
-    """Key of an episode's sentence plan: the script, the lexicon, the pauses and the text code."""
-    return digest(script_sha, lexicon_sha, pauses, text_code_digest(), str(script))
+def plan_key(script_sha: str, lexicon_sha: str, pauses: tuple[int, ...], script: Path, disclosure: str | None) -> str:
+    """Key of an episode's sentence plan: the script, the lexicon, the pauses, the disclosure
+    sentence and the text code."""
+    return digest(script_sha, lexicon_sha, pauses, text_code_digest(), str(script), disclosure)
 
 
 def sound_digest(design: Any, file_digest: Callable[[Path], str]) -> object:
@@ -232,11 +233,12 @@ def tags_key(values: Any, file_digest: Callable[[Path | None], str]) -> dict[str
     return combine(fields.items())
 
 
-def sidecars_key(utterances: Sequence[Any], title: str, narration: str) -> dict[str, str]:
-    """The sidecars stage's key: what the captions and the transcript are made from."""
+def sidecars_key(utterances: Sequence[Any], title: str, narration: str, speaker: str,
+                 disclosure: str | None) -> dict[str, str]:
+    """The sidecars stage's key: what the captions (and their speaker) and the transcript are made from."""
     return combine([
-        ("captions", [[u.written, u.line] for u in utterances if u.spoken] + [SIDECARS_FORMAT]),
-        ("transcript", [title, narration, SIDECARS_FORMAT]),
+        ("captions", [[u.written, u.line] for u in utterances if u.spoken] + [speaker, SIDECARS_FORMAT]),
+        ("transcript", [title, narration, disclosure, SIDECARS_FORMAT]),
     ])
 
 

@@ -21,6 +21,8 @@ from .settings import Production, Series
 if TYPE_CHECKING:
     import numpy as np
 
+    from .publish.problems import Problem
+
     from .audio.loudness import LoudnessReport
 
 SILENCE_SLACK_S = 0.15
@@ -148,18 +150,28 @@ def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
     return gates
 
 
-def feed_gates(folder: Path, feed_name: str = "feed.xml") -> list[Gate]:
-    """The series feed against Apple's and Podcasting 2.0's rules, offline."""
+def problem_gates(problems: list[Problem]) -> tuple[list[Gate], list[str]]:
+    """Problems found in what is published: each error a failed gate, each warning a line to show."""
+    return [_failed(p) for p in problems if p.is_error], [str(p) for p in problems if not p.is_error]
+
+
+def _failed(problem: Problem) -> Gate:
+    where = problem.file if problem.line is None else f"{problem.file}:{problem.line}"
+    detail = (f"{problem.element}: " if problem.element else "") + problem.message
+    return Gate(where, problem.rule, False, detail + (f"; to fix: {problem.fix}" if problem.fix else ""))
+
+
+def feed_gates(folder: Path, feed_name: str = "feed.xml") -> tuple[list[Gate], list[str]]:
+    """The series feed against Apple's and Podcasting 2.0's rules, offline: its gates (one passing
+    gate when it holds no error) and its warnings."""
     from .publish.rules import validate_feed
 
     feed = folder / feed_name
     if not feed.is_file():
-        return []
+        return [], []
     label = f"{folder.name}/{feed_name}"
-    problems = validate_feed(feed.read_bytes(), label, folder)
-    if not problems:
-        return [Gate(label, "feed", True, "valid")]
-    return [Gate(label, f"feed: {p.rule}", False, f"{p.element}: {p.message}") for p in problems]
+    gates, warnings = problem_gates(validate_feed(feed.read_bytes(), label, folder))
+    return gates or [Gate(label, "feed", True, "valid")], warnings
 
 
 def quality_gates(scores: dict[str, float]) -> dict[str, Gate]:

@@ -56,6 +56,8 @@ class EpisodeResult:
     what `episodes check` judges it by."""
     overrides: dict[str, Any] = field(default_factory=dict)
     """The settings among those that came from the command line (`--target-lufs -14`)."""
+    disclosure: str | None = None
+    """The sentence that disclosed the synthetic voice at the end of the audio (None: none was said)."""
     limiter_ceiling_dbtp: float | None = None
     """Ceiling the limiter needed so the encoded MP3 holds the true-peak ceiling."""
     file_bytes: int | None = None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .disclosure import disclosure_text, is_synthetic
 from .errors import ConfigError, PipelineError
 from .fingerprint import KnownDigests, Memo, audio_key, changed, plan_key, sidecars_key, tags_key
 from .manifest import EpisodeResult
@@ -25,11 +26,13 @@ from .project import Catalog, Project, Selection, SeriesEntry, _names_of_script
 from .script import Episode
 from .settings import Production, Series, VoiceProfile
 from .tags import TagValues
-from .text import Lexicon, Utterance, plan_utterances, unreadable_warnings
+from .text import Lexicon, Utterance, plan_utterances, prepare, unreadable_warnings
 
 if TYPE_CHECKING:
     from .state import Store
 
+DISCLOSURE_LINE = 0
+"""The line of the disclosure sentence, which comes from series.yaml, not from the script."""
 OUTPUT_STEM_RE = re.compile(r"^\d+-[a-z0-9][a-z0-9-]*$")
 """Names this tool gives episode outputs (`NN-slug`); only such files are ever removed as orphans."""
 
@@ -86,6 +89,9 @@ class EpisodeJob:
     """Production settings the command line set (over series and script), for the record."""
     store_key: str = ""
     """Where the state store keeps its result: the series' slug (a preview's: `<slug>/preview`)."""
+    disclosure: str | None = None
+    """The sentence disclosing a synthetic voice, spoken last (None for a recording, or when the
+    series says `disclosure: false`)."""
 
     @property
     def production_record(self) -> dict[str, Any]:
@@ -143,16 +149,19 @@ class BuildPlan:
 
 
 def planned_utterances(episode: Episode, lexicon: Lexicon, voice: VoiceProfile, production: Production,
-                       memo: Memo) -> tuple[str, tuple[Utterance, ...], tuple[str, ...]]:
-    """The episode's sentences as written and as spoken, with their pauses, and warnings about
-    text the voice cannot read; remembered by everything they are made from, so a no-op build does
-    not run the normaliser over every sentence again."""
+                       memo: Memo, disclosure: str | None) -> tuple[str, tuple[Utterance, ...], tuple[str, ...]]:
+    """The episode's sentences as written and as spoken, with their pauses, then the disclosure of
+    a synthetic voice (if any) as its own last paragraph; warnings about text the voice cannot
+    read. Remembered by everything they are made from, so a no-op build does not run the
+    normaliser over every sentence again."""
     pauses = (voice.sentence_pause_ms, production.paragraph_pause_ms, production.max_pause_ms)
-    key = plan_key(memo(episode.path), memo.of(lexicon.source), pauses, episode.path)
+    key = plan_key(memo(episode.path), memo.of(lexicon.source), pauses, episode.path, disclosure)
     known = memo.plan(key)
     if known is not None:
         return key, tuple(Utterance(*fields) for fields in known["utterances"]), tuple(known["warnings"])
     utterances = tuple(plan_utterances(episode, lexicon, *pauses))
+    if disclosure:
+        utterances += (Utterance(disclosure, prepare(disclosure, lexicon), DISCLOSURE_LINE, 0),)
     warnings = tuple(unreadable_warnings(list(utterances), episode.path))
     memo.remember_plan(key, {"utterances": [dataclasses.astuple(u) for u in utterances], "warnings": warnings})
     return key, utterances, warnings
@@ -201,24 +210,26 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
         known = memo.known(voice_files(voice))
         identities[name] = voice_identity(voice, known), known
     identity, voice_digests = identities[name]
-    plan_key, utterances, warnings = planned_utterances(episode, catalog.lexicon, voice, production, memo)
+    disclosure = disclosure_text(series) if is_synthetic(episode) else None
+    plan_key, utterances, warnings = planned_utterances(episode, catalog.lexicon, voice, production, memo, disclosure)
     script_sha = memo(episode.path)
     tags = TagValues(
         title=episode.title, album=series.album, artist=series.author, genre=series.genre,
         copyright=series.copyright, track=episode.number, track_total=entry.scripts, date=episode.date,
         summary=episode.summary, narration=episode.narration, language=series.language, cover=series.cover,
         custom={"script_sha256": script_sha, "voice": voice.name, "engine": f"{voice.engine}:{identity}"},
+        disclosure=disclosure or "",
     )
     sound = episode_sound(entry, episode, designs if designs is not None else {})
     keys = {
         AUDIO: audio_key(utterances, None if episode.audio is not None else (identity, voice.rate), production,
                          sound, memo.of(episode.audio), encoder, memo.of),
         TAGS: tags_key(tags, memo.of),
-        SIDECARS: sidecars_key(utterances, episode.title, episode.narration),
+        SIDECARS: sidecars_key(utterances, episode.title, episode.narration, series.narrator, disclosure),
     }
     return EpisodeJob(series, episode, production, voice, identity, voice_digests, utterances, tags,
                       project.series_out(series) / f"{episode.stem}.mp3", keys, warnings, sound, plan_key,
-                      tuple(sorted(options.overrides.items())), series.slug)
+                      tuple(sorted(options.overrides.items())), series.slug, disclosure)
 
 
 def episode_production(series: Series, episode: Episode, overrides: dict[str, object] | None = None) -> Production:

@@ -18,10 +18,15 @@ from typing import TYPE_CHECKING, Any
 from ..errors import PipelineError
 from ..events import Emit, Progress, ignore
 from ..execute import NODE_RERUNS, default_workers, make_executor
-from ..gates import Gate, feed_gates, tag_gates
+from ..disclosure import disclosure_text, is_synthetic
+from ..gates import Gate, feed_gates, problem_gates, tag_gates
 from ..manifest import EpisodeResult
 from ..plan import AUDIO, BuildOptions, EpisodeJob, episode_production
-from ..project import Project, load_catalog
+from ..project import Catalog, Project, load_catalog
+from ..publish.lint import apple_lint, disclosure_problems, missing_feed
+from ..publish.problems import Problem
+from ..publish.site_check import check_page, validate_site
+from ..publish_site import published_sites
 from ..script import Episode
 from ..settings import Production, Series
 from ..state import open_store
@@ -51,6 +56,8 @@ class CheckReport:
     gates: list[Gate] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the producer should know about how episodes were judged (built with an override)."""
+    warnings: list[str] = field(default_factory=list)
+    """What platforms advise against but accept (no `owner:`, `disclosure: false`, a number in a title)."""
     speech: list[tuple[EpisodeJob, list[SentenceCheck]]] | None = None
     """Each checked episode's sentence checks, with `asr`."""
 
@@ -115,7 +122,12 @@ def check(project: Project, options: CheckOptions = CheckOptions(), emit: Emit =
                 extra_s = float((result.fit if result else {}).get("programme_extra_s") or 0.0)
                 audits.append(_Audit(path, production, extra_s))
             report.gates += tag_gates(sorted(folder.glob("*.mp3")), entry.series, entry.scripts)
-            report.gates += feed_gates(folder)
+            gates, warnings = feed_gates(folder)
+            report.gates += gates + _disclosed_audio(entry.series, entry.episodes, results, folder)
+            report.warnings += warnings
+            _add(report, _published_problems(entry.series, entry.episodes, folder))
+        for site in published_sites(project):
+            _add(report, _site_problems(site, catalog))
     finally:
         store.close()
     report.gates += _audio_gates(audits, options, emit)
@@ -129,6 +141,54 @@ class _Audit:
     path: Path
     production: Production
     extra_s: float
+
+
+def _add(report: CheckReport, problems: list[Problem]) -> None:
+    gates, warnings = problem_gates(problems)
+    report.gates += gates
+    report.warnings += warnings
+
+
+def _built(episodes: list[Episode], folder: Path) -> dict[str, bool]:
+    """Each built episode's stem, and whether a voice engine spoke it."""
+    return {e.stem: is_synthetic(e) for e in episodes if (folder / f"{e.stem}.mp3").is_file()}
+
+
+def _disclosed_audio(series: Series, episodes: list[Episode], results: dict[str, EpisodeResult],
+                     folder: Path) -> list[Gate]:
+    """A synthetic episode's audio must end with the series' disclosure sentence."""
+    wanted = disclosure_text(series)
+    if wanted is None:
+        return []
+    gates = []
+    for episode in episodes:
+        result = results.get(f"{episode.stem}.mp3")
+        if not is_synthetic(episode) or result is None or not result.has_audio:
+            continue
+        said = result.disclosure == wanted
+        gates.append(Gate(f"{episode.stem}.mp3", "disclosure", said, "the synthetic voice is disclosed in the audio"
+                          if said else "the audio does not end with the series' disclosure sentence; run episodes build"))
+    return gates
+
+
+def _published_problems(series: Series, episodes: list[Episode], folder: Path) -> list[Problem]:
+    """Apple's metadata rules, the disclosure in tags, feed and page, the feed a base URL promises,
+    and the review page itself."""
+    problems = apple_lint(series, episodes) + disclosure_problems(series, _built(episodes, folder), folder)
+    problems += missing_feed(series, folder, series.base_url)
+    if (folder / "index.html").is_file():
+        problems += check_page(folder / "index.html", folder)
+    return problems
+
+
+def _site_problems(site: Path, catalog: Catalog) -> list[Problem]:
+    """A site `episodes publish` wrote: its pages, feeds and files, and each series' disclosure there."""
+    problems = validate_site(site)
+    for entry in catalog.series:
+        folder = site / entry.series.slug
+        if folder.is_dir():
+            problems += disclosure_problems(entry.series, _built(entry.episodes, folder), folder)
+    return problems
 
 
 def _audio_gates(audits: list[_Audit], options: CheckOptions, emit: Emit) -> list[Gate]:

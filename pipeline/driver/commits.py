@@ -100,7 +100,7 @@ class Driver:
         from ..sidecars import caption_cues, sidecar_files  # srt and webvtt: only when captions change
 
         cues = caption_cues(job.utterances, spans, word_starts)
-        for suffix, data in sidecar_files(job.episode, cues).items():
+        for suffix, data in sidecar_files(job, cues).items():
             write_if_changed(job.out_path.with_suffix(suffix), data, self.staging)
         return cues
 
@@ -181,7 +181,7 @@ class Driver:
                     fit=fit_record(episode, episode.fit, finished.extra_s),
                     gain_target_lufs=finished.mastered.gain_target_lufs,
                     limiter_ceiling_dbtp=finished.mastered.limiter_ceiling_dbtp,
-                    production=job.production_record, overrides=dict(job.overrides),
+                    production=job.production_record, overrides=dict(job.overrides), disclosure=job.disclosure,
                     keys=job.keys, cache_keys=list(episode.keys),
                     takes={s: n for s, n in episode.takes.items() if n and any(u.spoken == s for u in job.utterances)},
                     sentences=[{"line": u.line, "start_s": round(s, 3), "end_s": round(e, 3)}

@@ -60,7 +60,7 @@ def publish_series(project: Project, catalog: Catalog, series_list: list[Series]
             series_gates = tag_gates(sorted(folder.glob("*.mp3")), series, entry.scripts)
             write_review_page(series, entry.episodes, results, series_gates, folder, project.staging_dir)
             write_feed(series, entry.episodes, results, url, folder, project.staging_dir)
-            series_gates += feed_gates(folder)
+            series_gates += feed_gates(folder)[0]  # its warnings are check's to list
         except PipelineError as exc:
             problems.append(exc)
             continue

@@ -126,7 +126,7 @@ def missing_feed(series: Series, folder: Path, base_url: str | None) -> list[Pro
     if not (base_url or series.base_url) or (folder / "feed.xml").is_file():
         return []
     return [Problem(f"{folder.name}/feed.xml", "feed-missing", "", "no feed, although the series has a base URL",
-                    f"run `episodes build` (or `episodes publish`) to write it")]
+                    "run `episodes build` (or `episodes publish`) to write it")]
 
 
 def _comment(mp3: Path) -> str | None:
