@@ -276,7 +276,8 @@ class AudioStage:
         speech_s = sum(len(c) for c in audio_clips) / rate
         episode.attempts.append((episode.factor, speech_s))
         pauses = [u.pause_after_ms for u in job.utterances][:-1]
-        limits = fit.FitLimits(self._window(job), (production.min_rate, production.max_rate),
+        low, high = self._window(job)
+        limits = fit.FitLimits((low, high), (low + high) / 2, (production.min_rate, production.max_rate),
                                production.min_pause_ms, production.max_pause_ms, production.max_tempo_change)
         pads_s = (production.lead_pad_ms + production.tail_pad_ms) / 1000.0
         choice = fit.choose(episode.attempts, pauses, pads_s, limits,
@@ -460,6 +461,7 @@ def fit_record(episode: _Episode, choice: fit.FitChoice | None, extra_s: float) 
     final_speech = episode.attempts[-1][1]
     untempoed = final_speech + sum(scaled) / 1000.0 + pads_s
     return {"start_rate_factor": first_rate, "start_s": round(first_speech + sum(pauses) / 1000.0 + pads_s, 2),
+            "speech_s": round(first_speech, 2),
             "pause_scale": choice.pause_scale, "pauses_s": round((sum(scaled) - sum(pauses)) / 1000.0, 2),
             "rate_factor": episode.factor, "rate_s": round(final_speech - first_speech, 2),
             "tempo": choice.tempo, "tempo_s": round(choice.duration_s - untempoed, 2),
