@@ -216,7 +216,7 @@ def clean(audio: np.ndarray, rate: int, settings: CleanupSettings, max_pause_ms:
         levelled = level_speech(x, rate, speech_mask(frame_levels(x, rate)), settings.max_gain_db)
         x, gain_low, gain_high = levelled.audio, levelled.min_gain_db, levelled.max_gain_db
     if settings.pauses:
-        result = shorten_pauses(x, rate, speech_mask(frame_levels(x, rate)), max_pause_ms)
+        result = shorten_pauses(x, rate, frame_levels(x, rate), max_pause_ms)
         x, shortened, removed_s = result.audio, result.pauses, result.removed_s
     levels = frame_levels(x, rate)
     report = CleanupReport(

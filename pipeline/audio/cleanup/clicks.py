@@ -24,8 +24,8 @@ GAP_MS = 3.0
 SPAN_MS = 15.0
 """A frame's surroundings: SPAN_MS of high band on each side, starting GAP_MS away (longer than
 a low voice's pitch period, 14 ms at 70 Hz, so each side holds a glottal pulse if there is one)."""
-CLICK_RATIO = 4.0
-"""A click's high-band peak stands this many times (12 dB) above the peaks of both its
+CLICK_RATIO = 3.5
+"""A click's high-band peak stands this many times (11 dB) above the peaks of both its
 surroundings (RMS would not do: a voice's glottal pulses are as sharp as clicks, but they come
 every few milliseconds, each as high as the last)..."""
 MIN_CLICK_DBFS = -45.0

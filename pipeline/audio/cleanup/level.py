@@ -2,7 +2,8 @@
 
 The gain follows the voice's loudness only: each 100 ms block's level is the K-weighted loudness
 of the speech (pauses left out) in the WINDOW_S around it, and the gain brings it to the
-recording's own speech loudness, within +-max_gain_db. Where the window holds too little speech
+recording's typical speech loudness (the median of those levels, so loud and quiet paragraphs
+meet in the middle), within +-max_gain_db. Where the window holds too little speech
 (a long pause) the gain is not re-estimated but carried across from the speech either side, so
 room tone is never pulled up while nobody speaks. The gain curve is then smoothed over SMOOTH_S
 and applied sample by sample (linear interpolation between blocks). The integrated loudness stays
@@ -62,11 +63,11 @@ def gain_curve_db(powers: np.ndarray, speech: np.ndarray, max_gain_db: float) ->
     width = int(round(WINDOW_S / BLOCK_S))
     speech_power = _moving_sum(np.where(speech, powers, 0.0), width)
     speech_count = _moving_sum(speech.astype(float), width)
-    target = power_db(powers[speech].mean())
     known = speech_count * BLOCK_S >= MIN_SPEECH_S
     if not known.any():
         return np.zeros(len(powers))
     level = power_db(speech_power[known] / speech_count[known])
+    target = float(np.median(level[speech[known]])) if speech[known].any() else float(np.median(level))
     gain = np.interp(np.arange(len(powers)), np.flatnonzero(known), np.clip(target - level, -max_gain_db, max_gain_db))
     smooth = max(1, int(round(SMOOTH_S / BLOCK_S)))
     return _moving_sum(gain, smooth) / _moving_sum(np.ones(len(gain)), smooth)

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .frames import frame_size
+from .frames import FLOOR_DB, frame_size, speech_mask
 
 CROSSFADE_MS = 10.0
-MIN_SOUND_MS = 40.0
-"""A sound shorter than this inside a pause (a click's remains, a lip noise) does not end it."""
+MIN_WORD_MS = 150.0
+QUIET_BELOW_PEAK_DB = 25.0
+"""A sound in a pause that is shorter than MIN_WORD_MS and QUIET_BELOW_PEAK_DB under the
+recording's loudest frame (a breath, a lip noise, a burst that noise reduction let through) is no
+word, and does not end the pause."""
 
 
 @dataclass(frozen=True)
@@ -30,25 +33,28 @@ class Shortened:
     removed_s: float
 
 
-def pause_runs(speech_10ms: np.ndarray, rate: int) -> list[tuple[int, int]]:
-    """(start, end) sample ranges of the pauses between words (not before the first or after the last)."""
+def pause_runs(levels_db: np.ndarray, rate: int) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of the pauses between words (not before the first or after the
+    last), from the recording's 10 ms frame levels."""
     size = frame_size(rate)
-    sound = speech_10ms.copy()
+    sound = speech_mask(levels_db)
+    quiet = float(levels_db.max(initial=FLOOR_DB)) - QUIET_BELOW_PEAK_DB
     edges = np.flatnonzero(np.diff(np.concatenate([[0], sound.astype(np.int8), [0]])))
     for first, end in zip(edges[::2], edges[1::2]):
-        if (end - first) * size < rate * MIN_SOUND_MS / 1000.0:
+        if (end - first) * size < rate * MIN_WORD_MS / 1000.0 and levels_db[first:end].max() < quiet:
             sound[first:end] = False
     edges = np.flatnonzero(np.diff(np.concatenate([[1], sound.astype(np.int8), [1]])))
     runs = zip(edges[::2], edges[1::2])
     return [(int(a) * size, int(b) * size) for a, b in runs if a > 0 and b < len(sound)]
 
 
-def shorten_pauses(x: np.ndarray, rate: int, speech_10ms: np.ndarray, max_pause_ms: float) -> Shortened:
-    """`x` with every pause longer than `max_pause_ms` shortened to it."""
+def shorten_pauses(x: np.ndarray, rate: int, levels_db: np.ndarray, max_pause_ms: float) -> Shortened:
+    """`x` with every pause longer than `max_pause_ms` shortened to it; `levels_db` is
+    `frames.frame_levels` of it."""
     limit = int(rate * max_pause_ms / 1000.0)
     fade = min(int(rate * CROSSFADE_MS / 1000.0), limit // 2)
     cuts = []
-    for start, end in pause_runs(speech_10ms, rate):
+    for start, end in pause_runs(levels_db, rate):
         if end - start > limit:
             # Keep limit // 2 after the word and the rest before the next; the crossfade overlaps them.
             cuts.append((start + limit // 2 + fade // 2, end - (limit - limit // 2) + fade - fade // 2))
