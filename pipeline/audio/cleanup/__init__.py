@@ -212,12 +212,15 @@ def clean(audio: np.ndarray, rate: int, settings: CleanupSettings, max_pause_ms:
     if settings.sibilance:
         de_essed = de_ess(x, rate)
         x, sibilance_db, sibilance_s = de_essed.audio, de_essed.max_reduction_db, de_essed.seconds
+        del de_essed  # each step's result is let go as soon as the next step has replaced it
     if settings.level:
         levelled = level_speech(x, rate, speech_mask(frame_levels(x, rate)), settings.max_gain_db)
         x, gain_low, gain_high = levelled.audio, levelled.min_gain_db, levelled.max_gain_db
+        del levelled
     if settings.pauses:
-        result = shorten_pauses(x, rate, frame_levels(x, rate), max_pause_ms)
-        x, shortened, removed_s = result.audio, result.pauses, result.removed_s
+        shortened_result = shorten_pauses(x, rate, frame_levels(x, rate), max_pause_ms)
+        x, shortened, removed_s = shortened_result.audio, shortened_result.pauses, shortened_result.removed_s
+        del shortened_result
     levels = frame_levels(x, rate)
     report = CleanupReport(
         steps=tuple(step for step in STEPS if getattr(settings, step)),

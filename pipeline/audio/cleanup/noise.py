@@ -5,10 +5,11 @@ RNNoise works on 10 ms frames at 48 kHz and int16-scaled floats. The recording i
 48 kHz (soxr, streaming), denoised frame by frame, and resampled back, a piece at a time, so the
 only full-length array is the float32 result. RNNoise delays its output by DELAY_48K samples;
 that is removed, so every word stays where it was (tests/test_cleanup.py checks the alignment).
-Measured against a spectral gate with the noise profile of the recording's own pauses
-(`noisereduce`) and a decision-directed Wiener filter on the same profile, on the shipped voice
-with pink noise at 10 dB SNR: DNSMOS overall 3.02 for RNNoise, 2.63 and 2.62 for the others
-(README, "Cleaning recordings"). The pauses still measure the noise before and after.
+Measured in the whole chain on bench/bench_cleanup.py's recording (pink noise at 10 dB SNR)
+against a spectral gate with the noise profile of the recording's own pauses (`noisereduce`) and a
+decision-directed Wiener filter on the same profile: DNSMOS overall 3.11 for RNNoise, 2.83 and
+2.72 for the others (README, "Cleaning recordings"). The pauses still measure the noise, before
+and after.
 About 0.1 CPU-second per second of audio.
 """
 
@@ -16,9 +17,12 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 
+from ...errors import AudioError
 from .frames import CHUNK_SAMPLES
 
 RATE = 48000
@@ -29,13 +33,29 @@ SCALE = 32768.0
 """RNNoise reads samples on the int16 scale."""
 
 
+LIBRARY_NAMES = ("librnnoise.so", "librnnoise.dylib", "rnnoise.dll")
+"""What `pyrnnoise` calls its build of the library on Linux, macOS and Windows."""
+
+
 @functools.lru_cache(maxsize=1)
 def _library() -> tuple[ctypes.CDLL, int]:
-    """RNNoise's C library as shipped by `pyrnnoise` (its own Python wrapper converts each frame
-    to int16 and back; the library is called directly, in place on float32), and its frame size."""
-    from pyrnnoise import rnnoise
+    """RNNoise's C library as the `pyrnnoise` wheel ships it, and its frame size.
 
-    library = ctypes.CDLL(rnnoise.LIBRNNOISE)
+    The library is found without importing `pyrnnoise`, whose package imports its file-reading
+    side (PyAV, matplotlib: a third of a second and tens of megabytes in every worker); its
+    Python wrapper would also round each frame to int16. The library is called directly, on
+    float32, through ctypes.
+
+    Raises:
+        AudioError: when `pyrnnoise` is not installed.
+    """
+    spec = importlib.util.find_spec("pyrnnoise")
+    folder = Path(spec.origin).parent if spec is not None and spec.origin else None
+    found = [folder / name for name in LIBRARY_NAMES if folder is not None and (folder / name).is_file()]
+    if not found:
+        raise AudioError("noise reduction needs RNNoise from the `pyrnnoise` package, which is not installed "
+                         "(pip install -e .), or turn the step off (cleanup: {noise: off})")
+    library = ctypes.CDLL(str(found[0]))
     library.rnnoise_create.restype = ctypes.c_void_p
     library.rnnoise_create.argtypes = [ctypes.c_void_p]
     library.rnnoise_destroy.argtypes = [ctypes.c_void_p]

@@ -16,6 +16,10 @@ import numpy as np
 from .frames import FLOOR_DB, frame_size, speech_mask
 
 CROSSFADE_MS = 10.0
+SOUND_BELOW_PEAK_DB = 35.0
+"""Speech (`frames.speech_mask`) more than this under the loudest frame (a word's last breath, what
+noise reduction leaves after a word) does not shorten a pause; the cut is in the pause's middle,
+so such a tail is kept whole."""
 MIN_WORD_MS = 150.0
 QUIET_BELOW_PEAK_DB = 25.0
 """A sound in a pause that is shorter than MIN_WORD_MS and QUIET_BELOW_PEAK_DB under the
@@ -37,8 +41,9 @@ def pause_runs(levels_db: np.ndarray, rate: int) -> list[tuple[int, int]]:
     """(start, end) sample ranges of the pauses between words (not before the first or after the
     last), from the recording's 10 ms frame levels."""
     size = frame_size(rate)
-    sound = speech_mask(levels_db)
-    quiet = float(levels_db.max(initial=FLOOR_DB)) - QUIET_BELOW_PEAK_DB
+    peak = float(levels_db.max(initial=FLOOR_DB))
+    sound = speech_mask(levels_db) & (levels_db > peak - SOUND_BELOW_PEAK_DB)
+    quiet = peak - QUIET_BELOW_PEAK_DB
     edges = np.flatnonzero(np.diff(np.concatenate([[0], sound.astype(np.int8), [0]])))
     for first, end in zip(edges[::2], edges[1::2]):
         if (end - first) * size < rate * MIN_WORD_MS / 1000.0 and levels_db[first:end].max() < quiet:
