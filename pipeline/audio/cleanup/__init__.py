@@ -172,7 +172,9 @@ def _db(value: float | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def clean(audio: np.ndarray, rate: int, settings: CleanupSettings, max_pause_ms: int) -> tuple[np.ndarray, CleanupReport]:
+def clean(
+    audio: np.ndarray, rate: int, settings: CleanupSettings, max_pause_ms: int
+) -> tuple[np.ndarray, CleanupReport]:
     """A recording cleaned by the steps `settings` turns on, and what each did.
 
     `audio` is mono float32 in -1..1 at any rate (as `recording.load_recording` gives it); the

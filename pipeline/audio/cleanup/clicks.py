@@ -1,14 +1,14 @@
-"""Mouth clicks and other short impulses: found where the high band jumps far above its own
-local level for a few milliseconds, and repaired by keeping only the low band there.
+"""Mouth clicks and other short impulses: found where the high band jumps far above its
+surroundings for a few milliseconds, and repaired by keeping only the low band there.
 
 A click is brief and broadband; speech's own high band (fricatives, plosive bursts) rises and
 falls over tens of milliseconds. So a click is a run of at most MAX_CLICK_MS of 1 ms frames whose
-high-band peak stands CLICK_RATIO times above the high band's peaks a few milliseconds before
-it and a few milliseconds after it (a word's onset is loud after, its end loud before). Its repair replaces those milliseconds (and a 1 ms margin, faded in and out over
-FADE_MS) by the same stretch low-passed at SPLIT_HZ with scipy's zero-phase `sosfiltfilt`: the
-voice under the click keeps its body, the click loses its crack. No library offers a de-clicker
-over arrays (pedalboard, noisereduce and scipy have none), so this one is small and written here.
-"""
+high-band peak stands CLICK_RATIO times above the high band's peaks a few milliseconds before it
+and a few milliseconds after it (a word's onset is loud after, its end loud before). Its repair
+replaces those milliseconds (and a 1 ms margin, faded in and out over FADE_MS) by the same
+stretch low-passed at SPLIT_HZ with scipy's zero-phase `sosfiltfilt`: the voice under the click
+keeps its body, the click loses its crack. No library offers a de-clicker over arrays
+(pedalboard, noisereduce and scipy have none), so this one is small and written here."""
 
 from __future__ import annotations
 

@@ -80,4 +80,5 @@ def de_ess(x: np.ndarray, rate: int) -> DeEssed:
         end = min(len(x), start + CHUNK_SAMPLES)
         gain = 10.0 ** (np.interp(np.arange(start, end), centres, gain_db) / 20.0)
         out[start:end] += (gain * high[start:end]).astype(np.float32)
-    return DeEssed(out, round(float(-gain_db.min()), 2), round(float(np.count_nonzero(gain_db <= -1.0) * size / rate), 2))
+    seconds = np.count_nonzero(gain_db <= -1.0) * size / rate
+    return DeEssed(out, round(float(-gain_db.min()), 2), round(float(seconds), 2))
