@@ -439,7 +439,7 @@ def test_stereo_input_is_refused():
 
 
 def test_frame_readings_agree_with_the_meter_and_the_recording_module():
-    voice, _ = voice_like(20.0, seed=15)
+    voice, _ = voice_like(30.0, seed=15)  # longer than one processing piece: the pieces must join
     swung = voice * np.repeat([1.0, 0.3, 1.0, 0.5], len(voice) // 4 + 1)[: len(voice)].astype(np.float32)
     assert loudness_range(swung, RATE) == pytest.approx(measure(swung, RATE).lra_lu, abs=0.05)
     room = (np.random.default_rng(1).standard_normal(len(voice)) * 1e-4).astype(np.float32)
