@@ -42,6 +42,8 @@ console = Console()
 errors = Console(stderr=True)
 PLAYERS = (["ffplay", "-nodisp", "-autoexit", "-loglevel", "error"], ["mpv", "--no-video"], ["afplay"],
            ["cvlc", "--play-and-exit"])
+ON_TARGET = 0.025
+"""How near its target an estimate counts as on target (the fit's band: it changes nothing there)."""
 WIDE_LIST = 110
 """Terminal columns from which `episodes list` shows titles (narrower: names and figures only)."""
 EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
@@ -271,13 +273,18 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
     from .commands.build import dry_run
 
     plan = dry_run(state.project, targets, options)
-    table = Table("episode", "would", "why")
+    estimates = _estimates()
+    table = Table("episode", "would", Column("why", overflow="fold"), Column("words", justify="right"),
+                  Column("estimate", justify="right"))
     for step in plan.steps:
         action = {(): "[dim]skip[/]", ("tags",): "[cyan]re-tag[/]", ("sidecars",): "[cyan]re-caption[/]",
                   ("tags", "sidecars"): "[cyan]re-tag, re-caption[/]"}.get(step.stages, "[yellow]rebuild[/]")
-        table.add_row(escape(step.job.label), action, escape(step.reason))
+        estimate = estimates.get(step.job.label)
+        table.add_row(escape(step.job.label), action, escape(step.reason), str(estimate.words) if estimate else "-",
+                      "~" + clock(estimate.predicted_s) if estimate else "-")
     for orphan in plan.orphans:
-        table.add_row(escape(f"{orphan.folder.name}/{orphan.stem}"), "[red]remove[/]", "its script is gone or renamed")
+        table.add_row(escape(f"{orphan.folder.name}/{orphan.stem}"), "[red]remove[/]", "its script is gone or renamed",
+                      "", "")
     console.print(table)
     _warn(plan.warnings)
     for problem in plan.errors:
@@ -286,6 +293,80 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
                   + (f", {len(plan.orphans)} orphan{'s' if len(plan.orphans) > 1 else ''} removed." if plan.orphans
                      else "."))
     return EXIT_FAILED if plan.errors else 0
+
+
+def _estimates() -> dict[str, Any]:
+    """Each episode's estimate by its label (for list and --dry-run)."""
+    from .commands.estimate import estimate
+
+    return {row.label: row for row in estimate(state.project, []).rows}
+
+
+@app.command("estimate")
+def estimate_command(
+    targets: Optional[list[str]] = typer.Argument(None, help="Episodes (SERIES/NN-slug, slug, number or path); none = all."),
+    voice: Optional[str] = VOICE,
+    duration: Optional[float] = DURATION,
+) -> None:
+    """How long each episode will be before any audio is made, and how many words to add or cut to
+    land on its target (from the voice's pace measured on this project's built episodes)."""
+    from .commands.estimate import estimate
+
+    report = estimate(state.project, targets or [], BuildOptions(voice=voice,
+                                                                 overrides=_overrides(None, None, duration, None, None)))
+    table = Table(Column("episode", no_wrap=True), Column("words", justify="right"), Column("est.", justify="right"),
+                  Column("aim", justify="right"), Column("to land on it", no_wrap=True), box=None, padding=(0, 1),
+                  header_style="bold")
+    for row in report.rows:
+        change = row.words_to_target
+        advice = "on target" if abs(row.target_s - row.predicted_s) <= row.target_s * ON_TARGET else \
+            f"add about {change} words" if change > 0 else f"cut about {-change} words"
+        if not row.in_window:
+            advice = f"[yellow]{advice}[/]"
+        table.add_row(escape(row.label), str(row.words), clock(row.predicted_s), clock(row.target_s), advice)
+    console.print(table)
+    for identity, (seconds, count) in report.pace.items():
+        console.print(f"[dim]pace measured on {count} built episode{'s' if count != 1 else ''}: "
+                      f"{60 / seconds:.0f} words a minute[/]")
+    if any(not row.measured for row in report.rows):
+        console.print("[dim]episodes whose voice has no built episode yet use the profile's `words_per_minute` "
+                      "(or 170); the estimate sharpens after the first build.[/]")
+    for problem in report.errors:
+        _say_error(str(problem))
+    raise typer.Exit(EXIT_FAILED if report.errors else 0)
+
+
+new_app = typer.Typer(help="Start a series or an episode from a template.", no_args_is_help=True)
+app.add_typer(new_app, name="new")
+
+
+@new_app.command("series")
+def new_series_command(
+    slug: str = typer.Argument(..., help="The series' folder name under scripts/ (lower-case, digits, hyphens)."),
+    title: str = typer.Option(..., "--title", help="The series' name, e.g. \"GenAI Explained\"."),
+    topic: str = typer.Option(..., "--topic", help="What this series is about, e.g. \"Retrieval\"."),
+    author: Optional[str] = typer.Option(None, "--author", help="Artist and album-artist tags (default: the title)."),
+) -> None:
+    """Start a series: scripts/SLUG/ with a commented series.yaml and a cover drawn from its title."""
+    from .commands.new import new_series
+
+    created = new_series(state.project, slug, title, topic, author)
+    for path in created.files:
+        console.print(f"wrote {escape(str(path))}")
+    console.print(f"next: episodes new episode {created.label} \"The first episode's title\"")
+
+
+@new_app.command("episode")
+def new_episode_command(
+    series: str = typer.Argument(..., help="The series' folder name under scripts/."),
+    title: str = typer.Argument(..., help="The episode's title."),
+) -> None:
+    """Start the series' next episode: a numbered script with its front matter and a word budget."""
+    from .commands.new import new_episode
+
+    created = new_episode(state.project, series, title)
+    console.print(f"wrote {escape(str(created.files[0]))}")
+    console.print(f"next: write it, then `episodes estimate {created.label}` and `episodes preview {created.label}`")
 
 
 @app.command()
@@ -436,24 +517,35 @@ def list_command() -> None:
     from .commands.listing import list_episodes
 
     listing = list_episodes(state.project)
+    estimates = _estimates()
     wide = console.width >= WIDE_LIST
     longest = max((len(row.label) for row in listing.rows), default=7)
     columns = [Column("episode", no_wrap=True, min_width=longest)]
     if wide:
         columns.append(Column("title", overflow="ellipsis", no_wrap=True, max_width=40))
-    columns += [Column("status", overflow="fold", max_width=28), Column("time", justify="right"),
-                Column("LUFS", justify="right"), Column("dBTP", justify="right"), Column("WER", justify="right")]
+    columns += [Column("status", no_wrap=True), Column("words", justify="right"),
+                Column("time", justify="right"), Column("LUFS", justify="right"), Column("dBTP", justify="right"),
+                Column("WER", justify="right")]
     table = Table(*columns, box=None, padding=(0, 1), header_style="bold")
     for row in listing.rows:
-        status = {"missing": "[red]missing[/]", "built": "[green]built[/]"}.get(
-            row.status, f"[yellow]stale[/]: {escape(row.reason)}")
-        figures = ("-", "-", "-", "-")
+        status = {"missing": "[red]missing[/]", "built": "[green]built[/]", "stale": "[yellow]stale[/]"}[row.status]
+        estimate = estimates.get(row.label)
+        figures = ("~" + clock(estimate.predicted_s) if estimate else "-", "-", "-", "-")
         entry = row.result
-        if entry is not None:
+        if entry is not None and row.status == "built":
             figures = (clock(entry.duration_s), f"{entry.integrated_lufs:.1f}", f"{entry.true_peak_dbtp:.1f}",
                        "-" if entry.word_error is None else f"{entry.word_error:.2f}")
-        table.add_row(escape(row.label), *([escape(row.title)] if wide else []), status, *figures)
+        words = str(estimate.words) if estimate else "-"
+        table.add_row(escape(row.label), *([escape(row.title)] if wide else []), status, words, *figures)
     console.print(table)
+    console.print("[dim]time: the built MP3's; ~ the estimate of an episode not built as it stands.[/]")
+    stale: dict[str, list[str]] = {}
+    for row in listing.rows:
+        if row.status == "stale":
+            stale.setdefault(row.reason, []).append(row.label)
+    for reason, labels in stale.items():
+        console.print(f"[yellow]stale[/] ({escape(reason)}): {escape(', '.join(labels))}", highlight=False,
+                      soft_wrap=True)
     _warn(listing.warnings)
     for problem in listing.errors:
         _say_error(str(problem))
@@ -512,27 +604,49 @@ def master(
     series: Optional[str] = typer.Option(None, "--series", help="Tag it with this series' album, artist, genre, "
                                                                 "copyright and cover (a folder under scripts/)."),
     title: Optional[str] = typer.Option(None, "--title", help="Title tag (default: the file's name), with --series."),
+    cleanup: bool = typer.Option(True, "--cleanup/--no-cleanup",
+                                 help="Clean the recording first: hum, clicks, noise, sibilance, levels, long pauses."),
     as_json: bool = typer.Option(False, "--json", help="Print the measured figures as JSON."),
 ) -> None:
-    """Master any recording the way episodes are: loudness to the target, true-peak limiter, MP3
-    encode, then the encoded file decoded and measured (and corrected until it holds)."""
+    """Master any recording the way episodes are: cleaned (unless --no-cleanup), loudness to the
+    target, true-peak limiter, MP3 encode, then the encoded file decoded and measured (and corrected
+    until it holds)."""
     from .commands.master import MasterOptions, master as master_recording
 
-    options = MasterOptions(_overrides(target_lufs, ceiling_dbtp, None, bitrate, channels), series, title)
+    options = MasterOptions(_overrides(target_lufs, ceiling_dbtp, None, bitrate, channels), series, title, cleanup)
     with console.status(f"mastering {source.name}") as status:
-        result = master_recording(state.project, source, out, options,
-                                  lambda event: status.update(getattr(event, "message", "")))
+        mastered = master_recording(state.project, source, out, options,
+                                    lambda event: status.update(getattr(event, "message", "")))
+    result = mastered.result
     report = result.report
     figures = {"file": str(out), "integrated_lufs": report.integrated_lufs, "true_peak_dbtp": report.true_peak_dbtp,
                "lra_lu": report.lra_lu, "duration_s": report.duration_s, "passes": result.passes,
-               "warnings": result.warnings}
+               "warnings": result.warnings, "cleanup": mastered.cleanup}
     if as_json:
         print(json.dumps({k: _finite(v) for k, v in figures.items()}, indent=1))
     else:
         console.print(f"wrote {escape(str(out))}: {report.integrated_lufs:.2f} LUFS, {report.true_peak_dbtp:.2f} dBTP, "
                       f"LRA {report.lra_lu:.1f} LU, {report.duration_s:.1f} s ({result.passes} pass"
                       f"{'es' if result.passes > 1 else ''})")
+        if mastered.cleanup:
+            console.print(f"cleaned: {_cleanup_line(mastered.cleanup)}", highlight=False)
         _warn(result.warnings)
+
+
+def _cleanup_line(report: dict[str, Any]) -> str:
+    """What cleaning a recording did, in one line."""
+    parts = []
+    if report.get("hum_hz"):
+        parts.append(f"{report['hum_hz']:.0f} Hz hum {report['hum_before_dbfs']:.0f} -> {report['hum_after_dbfs']:.0f} dBFS")
+    if report.get("noise_floor_before_dbfs") is not None:
+        parts.append(f"noise floor {report['noise_floor_before_dbfs']:.0f} -> {report['noise_floor_after_dbfs']:.0f} dBFS")
+    if report.get("clicks_repaired"):
+        parts.append(f"{report['clicks_repaired']} clicks")
+    if report.get("lra_before_lu") is not None:
+        parts.append(f"LRA {report['lra_before_lu']:.1f} -> {report['lra_after_lu']:.1f} LU")
+    if report.get("pause_removed_s"):
+        parts.append(f"{report['pause_removed_s']:.1f} s of pauses removed")
+    return ", ".join(parts) or "nothing to do"
 
 
 @app.command()

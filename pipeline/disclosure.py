@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .settings import DEFAULT_DISCLOSURE
+
 if TYPE_CHECKING:
     from .script import Episode
     from .settings import Series
 
-DEFAULT_DISCLOSURE = "Narrated by an AI-generated synthetic voice."
-"""Said of an episode and of the show alike, so one sentence serves the audio, the episode's
-description and the show's."""
-
+__all__ = ["DEFAULT_DISCLOSURE", "disclosure_text", "is_synthetic", "with_disclosure"]
 
 def disclosure_text(series: Series) -> str | None:
     """The series' disclosure sentence; None when series.yaml says `disclosure: false`."""

@@ -210,9 +210,10 @@ def sound_digest(design: Any, file_digest: Callable[[Path], str]) -> object:
 
 
 def audio_key(utterances: Sequence[Any], voice: tuple[str, float] | None, production: Any, sound: Any,
-              recording_sha: str, encoder: str, file_digest: Callable[[Path], str]) -> dict[str, str]:
-    """The audio stage's key. `voice` is (identity, rate), None for a person's recording; the
-    voice's name and the loudness tolerance (a gate's setting) do not change the sound."""
+              recording: object, encoder: str, file_digest: Callable[[Path], str]) -> dict[str, str]:
+    """The audio stage's key. `voice` is (identity, rate), None for a person's recording, whose
+    `recording` digest covers the file and its clean-up; the voice's name and the loudness
+    tolerance (a gate's setting) do not change the sound."""
     from .audio import AUDIO_FORMAT
 
     return combine([
@@ -220,7 +221,7 @@ def audio_key(utterances: Sequence[Any], voice: tuple[str, float] | None, produc
         ("voice", "-" if voice is None else list(voice)),
         ("settings", settings_digest(dataclasses.replace(production, voice="", loudness_tolerance_lu=0.5))),
         ("sound", sound_digest(sound, file_digest)),
-        ("recording", recording_sha),
+        ("recording", recording),
         ("software", [AUDIO_FORMAT, encoder]),
     ])
 

@@ -58,6 +58,8 @@ class EpisodeResult:
     """The settings among those that came from the command line (`--target-lufs -14`)."""
     disclosure: str | None = None
     """The sentence that disclosed the synthetic voice at the end of the audio (None: none was said)."""
+    cleanup: dict[str, Any] = field(default_factory=dict)
+    """What cleaning a recording did, measured (noise floor, hum, clicks, sibilance, levels, pauses)."""
     limiter_ceiling_dbtp: float | None = None
     """Ceiling the limiter needed so the encoded MP3 holds the true-peak ceiling."""
     file_bytes: int | None = None

@@ -92,6 +92,8 @@ class EpisodeJob:
     disclosure: str | None = None
     """The sentence disclosing a synthetic voice, spoken last (None for a recording, or when the
     series says `disclosure: false`)."""
+    cleanup: Any = None
+    """A recording's CleanupSettings (series < front matter); None for a synthetic episode."""
 
     @property
     def production_record(self) -> dict[str, Any]:
@@ -182,10 +184,35 @@ def episode_sound(entry: SeriesEntry, episode: Episode, designs: dict[str, Any])
                        episode.field_lines.get("sound"))
 
 
+def recording_cleanup(entry: SeriesEntry, episode: Episode, parsed: dict[str, Any]):
+    """A recording's CleanupSettings: every step on, then series.yaml's `cleanup:`, then the front
+    matter's (which changes only what it names). The series' value is parsed once."""
+    from .audio.cleanup import parse_cleanup
+
+    series = entry.series
+    if series.slug not in parsed:
+        parsed[series.slug] = parse_cleanup(True if series.cleanup is None else series.cleanup, series.config_path,
+                                            series.lines.get("cleanup"))
+    if episode.cleanup is None:
+        return parsed[series.slug]
+    return parse_cleanup(episode.cleanup, episode.path, episode.field_lines.get("cleanup"), parsed[series.slug])
+
+
+def recording_digest(episode: Episode, cleanup: Any, memo: Memo) -> object:
+    """What a recording's audio is made from: the file, and how it is cleaned (with the noise
+    model's version)."""
+    if episode.audio is None:
+        return memo.of(None)
+    from .engines import package_version
+
+    return [memo.of(episode.audio), cleanup.to_dict(), package_version("pyrnnoise") if cleanup.noise else "-"]
+
+
 def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Catalog, options: BuildOptions,
              memo: Memo, identities: dict[str, tuple[str, KnownDigests]], encoder: str,
-             designs: dict[str, Any] | None = None) -> EpisodeJob:
-    """Resolve one episode: settings layers, voice, sentences, tags and stage fingerprints."""
+             parsed: dict[str, dict[str, Any]] | None = None) -> EpisodeJob:
+    """Resolve one episode: settings layers, voice, sentences, tags and stage fingerprints.
+    `parsed` keeps each series' sound design and clean-up settings, parsed once per build."""
 
     series = entry.series
     production = episode_production(series, episode, options.overrides)
@@ -220,16 +247,18 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
         custom={"script_sha256": script_sha, "voice": voice.name, "engine": f"{voice.engine}:{identity}"},
         disclosure=disclosure or "",
     )
-    sound = episode_sound(entry, episode, designs if designs is not None else {})
+    parsed = parsed if parsed is not None else {}
+    sound = episode_sound(entry, episode, parsed.setdefault("sound", {}))
+    cleanup = recording_cleanup(entry, episode, parsed.setdefault("cleanup", {})) if episode.audio else None
     keys = {
         AUDIO: audio_key(utterances, None if episode.audio is not None else (identity, voice.rate), production,
-                         sound, memo.of(episode.audio), encoder, memo.of),
+                         sound, recording_digest(episode, cleanup, memo), encoder, memo.of),
         TAGS: tags_key(tags, memo.of),
         SIDECARS: sidecars_key(utterances, episode.title, episode.narration, series.narrator, disclosure),
     }
     return EpisodeJob(series, episode, production, voice, identity, voice_digests, utterances, tags,
                       project.series_out(series) / f"{episode.stem}.mp3", keys, warnings, sound, plan_key,
-                      tuple(sorted(options.overrides.items())), series.slug, disclosure)
+                      tuple(sorted(options.overrides.items())), series.slug, disclosure, cleanup)
 
 
 def episode_production(series: Series, episode: Episode, overrides: dict[str, object] | None = None) -> Production:
@@ -329,7 +358,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
     """Jobs for the selected episodes, what each needs, and (for a whole-series build) the orphans."""
     errors = list(selection.errors)
     identities: dict[str, tuple[str, KnownDigests]] = {}
-    designs: dict[str, Any] = {}
+    parsed: dict[str, dict[str, Any]] = {}
     encoder = memo.encoder_version(memo.ffmpeg())
     entries: dict[str, dict[str, EpisodeResult]] = {}
     steps: list[Step] = []
@@ -353,7 +382,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
                 continue
             entries[series.slug] = store.episodes(series.slug)
         try:
-            job = make_job(project, entry, episode, catalog, options, memo, identities, encoder, designs)
+            job = make_job(project, entry, episode, catalog, options, memo, identities, encoder, parsed)
         except PipelineError as exc:
             unplanned.add(episode.stem)
             if str(exc) not in {str(e) for e in errors}:  # one bad flag or series setting: said once

@@ -109,11 +109,16 @@ def _names_of_script(path: Path) -> set[str]:
     return names
 
 
-def _matches(episode: Episode, target: str) -> bool:
-    if target.isdigit():
-        return episode.number == int(target)
+def _matches(series: str, episode: Episode, target: str) -> bool:
+    """Whether `target` names the episode: `SERIES/NN-slug`, `SERIES/NN`, `SERIES/slug` (the names
+    every command prints), or without the series: a number, `NN-slug`, a slug; or the script's path."""
     if target.endswith(".md"):
         return Path(target).resolve() == episode.path.resolve()
+    if "/" in target:
+        folder, _, name = target.partition("/")
+        return folder == series and bool(name) and _matches(series, episode, name)
+    if target.isdigit():
+        return episode.number == int(target)
     return target in (episode.slug, episode.stem)
 
 
@@ -122,6 +127,9 @@ def _names_broken_script(error: PipelineError, target: str) -> bool:
         return False
     if target.endswith(".md"):
         return Path(target).resolve() == error.path.resolve()
+    if "/" in target:
+        folder, _, name = target.partition("/")
+        return folder == error.path.parent.name and name in _names_of_script(error.path)
     return target in _names_of_script(error.path)
 
 
@@ -136,7 +144,8 @@ class Selection:
 
 
 def select(catalog: Catalog, targets: list[str]) -> Selection:
-    """Resolve targets (slugs, numbers, NN-slug stems or script paths; none = everything)."""
+    """Resolve targets (`SERIES/NN-slug`, `SERIES/NN`, `SERIES/slug`, slugs, numbers, NN-slug stems
+    or script paths; none = everything)."""
     chosen: list[tuple[SeriesEntry, Episode]] = []
     errors: list[PipelineError] = list(catalog.errors) if not targets else []
     matched: set[str] = set()
@@ -146,7 +155,7 @@ def select(catalog: Catalog, targets: list[str]) -> Selection:
                 errors.append(error)
                 matched.update(t for t in targets if _names_broken_script(error, t))
         for episode in entry.episodes:
-            hits = [t for t in targets if _matches(episode, t)]
+            hits = [t for t in targets if _matches(entry.series.slug, episode, t)]
             if targets and not hits:
                 continue
             matched.update(hits)
@@ -158,5 +167,6 @@ def select(catalog: Catalog, targets: list[str]) -> Selection:
         if broken_series:
             errors.extend(e for e in broken_series if e not in errors)
             continue
-        errors.append(ScriptError(f"no episode matches {target!r} (give a slug, number or script path)"))
+        errors.append(ScriptError(f"no episode matches {target!r} (give SERIES/NN-slug, as `episodes list` shows, "
+                                  "or a slug, number or script path)"))
     return Selection(chosen, errors, whole_series=not targets)

@@ -72,7 +72,7 @@ _QUOTE_RE = re.compile(r"^(?:>[ \t]*)+")
 _LIST_MARK_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _EMPHASIS_RE = re.compile(r"(\*\*|__|\*|`)")
 FRONT_MATTER_FIELDS = ("title", "episode", "slug", "date", "summary", "tags", "voice", "production", "audio",
-                       "sound")
+                       "sound", "cleanup")
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,8 @@ class Episode:
     """A recorded narration to use instead of synthesis (`audio:`, resolved against the script's folder)."""
     sound: LineDict | str | None = None
     """`sound:` as written: "off", a mapping of sound settings (key lines kept), or None."""
+    cleanup: object = None
+    """`cleanup:` as written (on, off or a mapping of steps), over the series' for a recording."""
 
     @property
     def stem(self) -> str:
@@ -517,6 +519,7 @@ def parse_episode(path: Path) -> Episode:
         field_lines=dict(data.key_lines),
         audio=audio,
         sound=sound,
+        cleanup=data.get("cleanup"),
     )
 
 

@@ -16,7 +16,6 @@ from typing import Any, Mapping
 
 import yaml
 
-from .disclosure import DEFAULT_DISCLOSURE
 from .errors import ConfigError, PipelineError
 from .paths import file_problem, inside_project
 
@@ -28,6 +27,9 @@ MAX_PAUSE_MS = 10_000
 """Longest pause any setting may ask for."""
 MAX_DURATION_S = 6 * 3600.0
 """Longest episode a duration target may ask for."""
+DEFAULT_DISCLOSURE = "Narrated by an AI-generated synthetic voice."
+"""Said of an episode and of the show alike, so one sentence serves the audio, the episode's
+description and the show's."""
 
 
 class LineDict(dict):
@@ -344,6 +346,9 @@ class Series:
     production: Production = field(default_factory=Production)
     sound: LineDict | None = None
     """The series' `sound:` mapping as written (key lines kept), for the sound stage to read."""
+    cleanup: object = None
+    """The series' `cleanup:` as written (on, off or a mapping of steps), for recordings; read by
+    pipeline.audio.cleanup when an episode is a recording."""
     lines: dict[str, int] = field(default_factory=dict, compare=False)
     """series.yaml's line of each key (`production.voice` for settings), for errors found later."""
 
@@ -395,7 +400,8 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
                           f"out/{SITE_FOLDER}/, where `episodes publish` writes the public site; rename the folder",
                           folder)
     data = load_yaml_file(path)
-    known = set(_SERIES_TEXT_FIELDS) | set(_SERIES_PUBLISHING_FIELDS) | {"cover", "production", "explicit", "sound"}
+    known = set(_SERIES_TEXT_FIELDS) | set(_SERIES_PUBLISHING_FIELDS) | {"cover", "production", "explicit", "sound",
+                                                                         "cleanup"}
     for key in data:
         if key not in known:
             raise ConfigError(f"unknown series field `{key}`", path, data.line_of(key))
@@ -452,6 +458,7 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
         explicit=explicit,
         production=Production().merged(production, path),
         sound=sound,
+        cleanup=data.get("cleanup"),
         lines=lines,
         **values,
         **_publishing_fields(data, path, values.get("topic") or values["title"]),
@@ -661,6 +668,9 @@ class VoiceProfile:
     """Reference recording for voice cloning (XTTS)."""
     gpus: float = 0.0
     """GPU share a Ray voice worker asks for (0-8; 0 runs on CPU)."""
+    words_per_minute: float | None = None
+    """The voice's pace at rate 1.0, for `episodes estimate` until an episode it speaks is built
+    (then its measured pace is used)."""
     lines: dict[str, int] = field(default_factory=dict, compare=False)
     """The profile's line of each key, for errors found later."""
 
@@ -678,8 +688,8 @@ VOICE_PATH_FIELDS = ("model", "config", "speaker_wav")
 """Voice fields that may name a file (`model` may also be a name: `bundled`, a Coqui model)."""
 
 
-_VOICE_KINDS: dict[str, type] = {"rate": float, "sentence_pause_ms": int, "gpus": float}
-_VOICE_LIMITS = {"rate": (0.5, 2.0), "sentence_pause_ms": (0, 5000), "gpus": (0.0, 8.0)}
+_VOICE_KINDS: dict[str, type] = {"rate": float, "sentence_pause_ms": int, "gpus": float, "words_per_minute": float}
+_VOICE_LIMITS = {"rate": (0.5, 2.0), "sentence_pause_ms": (0, 5000), "gpus": (0.0, 8.0), "words_per_minute": (60, 400)}
 
 
 def load_voice(path: Path) -> VoiceProfile:
@@ -707,7 +717,7 @@ def load_voice(path: Path) -> VoiceProfile:
             data.line_of("engine"),
         )
     for key, (low, high) in _VOICE_LIMITS.items():
-        if key in values and not low <= values[key] <= high:
+        if values.get(key) is not None and not low <= values[key] <= high:
             raise ConfigError(f"`{key}` must be between {low:g} and {high:g}", path, data.line_of(key))
     voice = VoiceProfile(path=path, lines=dict(data.key_lines), **values)
     for key in VOICE_PATH_FIELDS:

@@ -154,7 +154,7 @@ def test_targets_by_number_slug_and_path_and_unknown(project, tone_engine):
     script = project / "scripts" / "test-series" / "03-gamma.md"
     report = run(project, ["1", "beta", str(script), "delta"])
     assert [r.file for r in report.results] == ["01-alpha.mp3", "02-beta.mp3", "03-gamma.mp3"]
-    assert [str(e) for e in report.errors] == ["no episode matches 'delta' (give a slug, number or script path)"]
+    assert [str(e) for e in report.errors] == ["no episode matches 'delta' (give SERIES/NN-slug, as `episodes list` shows, or a slug, number or script path)"]
 
 
 def test_pause_longer_than_maximum_is_an_error(project, tone_engine):

@@ -186,15 +186,18 @@ def master_file(
     settings: MasterSettings,
     start: tuple[float, float] | None = None,
     progress: Callable[[str], None] = lambda message: None,
+    prepare: Callable[[np.ndarray, int], np.ndarray] | None = None,
 ) -> MasterResult:
     """`master` for any file ffmpeg reads: mono and stereo as they are, wider layouts (5.1)
-    downmixed to stereo by ffmpeg. Errors name the file."""
+    downmixed to stereo by ffmpeg; `prepare` works on the decoded audio first (cleaning a
+    recording). Errors name the file."""
     progress(f"decoding {in_path.name}")
     audio, rate = decode(in_path, stereo_at_most=True)
     try:
+        if prepare is not None:
+            audio = prepare(audio, rate)
         return master(audio, rate, settings, start, progress)
     except AudioError as exc:
         if exc.path is not None:
             raise
         raise AudioError(exc.message, in_path) from None
-

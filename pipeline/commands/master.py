@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..audio.master import MasterResult
 from ..errors import PipelineError
 from ..events import Emit, Progress, ignore
@@ -23,11 +25,21 @@ class MasterOptions:
     """Tag it with this series' album, artist, genre, copyright and cover (a folder under scripts/)."""
     title: str | None = None
     """The title tag (default: the source file's name), with `series`."""
+    cleanup: bool = True
+    """Clean the recording first (hum, clicks, noise, sibilance, levels, long pauses), mono."""
+
+
+@dataclass(frozen=True)
+class Mastered:
+    result: MasterResult
+    cleanup: dict[str, Any]
+    """What cleaning did, measured (empty when it was off)."""
 
 
 def master(project: Project, source: Path, out: Path, options: MasterOptions = MasterOptions(),
-           emit: Emit = ignore) -> MasterResult:
-    """Master `source` into `out` (an .mp3, written atomically; never the source itself)."""
+           emit: Emit = ignore) -> Mastered:
+    """Master `source` into `out` (an .mp3, written atomically; never the source itself), cleaned
+    first unless `options.cleanup` is off."""
     from ..audio.master import MasterSettings, master_file
 
     if out.suffix.lower() != ".mp3":
@@ -38,8 +50,19 @@ def master(project: Project, source: Path, out: Path, options: MasterOptions = M
         raise PipelineError("the output is the input: give another file name, the recording is kept as it is", out)
     production = Production().merged(options.overrides)
     tags = _series_tags(project, options.series, options.title or source.stem) if options.series else None
-    result = master_file(source, MasterSettings.of(production),
-                         progress=lambda message: emit(Progress(source.name, message)))
+    cleaned: dict[str, Any] = {}
+
+    def clean_up(audio: np.ndarray, rate: int) -> np.ndarray:
+        from ..audio.cleanup import CleanupSettings, clean
+
+        emit(Progress(source.name, "cleaning"))
+        mono = audio if audio.ndim == 1 else audio.mean(axis=1)
+        audio, report = clean(mono.astype(np.float32), rate, CleanupSettings(), production.max_pause_ms)
+        cleaned.update(report.to_dict())
+        return audio
+
+    result = master_file(source, MasterSettings.of(production), progress=lambda message: emit(Progress(source.name, message)),
+                         prepare=clean_up if options.cleanup else None)
     with replacing(out) as temporary:
         temporary.write_bytes(result.mp3)
         if tags is not None:
@@ -47,7 +70,7 @@ def master(project: Project, source: Path, out: Path, options: MasterOptions = M
             from ..tags import write_tags
 
             write_tags(temporary, tags[0], series_cover(tags[1]))
-    return result
+    return Mastered(result, cleaned)
 
 
 def _series_tags(project: Project, slug: str, title: str):

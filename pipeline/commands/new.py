@@ -49,7 +49,7 @@ tags: []
 <!-- About {words} words make {target:g} seconds with the voice `{voice}` ({pace}).
      `episodes estimate {label}` says how long this script will be; `episodes lint {label}` lists
      what the voice cannot read. This comment is not spoken. -->
-{title_plain} ...
+Write the narration of this episode here.
 """
 
 
@@ -129,8 +129,7 @@ def new_episode(project: Project, series_slug: str, title: str) -> Created:
     text = EPISODE_TEMPLATE.format(
         title_yaml=_yaml_text(title.strip()), number=number, date=dt.date.today().isoformat(),
         summary_yaml=_yaml_text(f"One line about {title.strip()}, for the feed and the comment tag."),
-        words=words, target=target, voice=voice, pace=pace[1], label=f"{series_slug}/{path.stem}",
-        title_plain=title.strip())
+        words=words, target=target, voice=voice, pace=pace[1], label=f"{series_slug}/{path.stem}")
     if not create_once(path, text.encode("utf-8")):
         raise ConfigError("already exists (nothing was changed)", path)
     return Created([path], f"{series_slug}/{path.stem}")

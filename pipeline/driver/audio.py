@@ -59,6 +59,8 @@ class _Episode:
     warnings: list[str] = field(default_factory=list)
     takes: dict[str, int] = field(default_factory=dict)
     """Retakes by spoken sentence (speech QA asked for another take of a misheard sentence)."""
+    cleanup: dict[str, Any] = field(default_factory=dict)
+    """What cleaning a recording did, measured."""
     done: bool = False
 
     @property
@@ -330,6 +332,12 @@ class AudioStage:
         try:
             audio, rate = load_recording(job.episode.audio)
             episode.warnings += recording_warnings(audio, rate, job.episode.audio)
+            if job.cleanup is not None and job.cleanup.enabled:
+                from ..audio.cleanup import clean
+
+                self.emit(Progress(job.label, "cleaning the recording"))
+                audio, cleaned = clean(audio, rate, job.cleanup, production.max_pause_ms)
+                episode.cleanup = cleaned.to_dict()
             audio = cap_pauses(trim_silence(audio, rate), rate, production.max_pause_ms)
             spoken = [u for u in job.utterances if u.spoken]
             spans = sentence_spans(audio, rate, [u.spoken for u in spoken], [u.pause_after_ms for u in spoken])

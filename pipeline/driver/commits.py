@@ -182,6 +182,7 @@ class Driver:
                     gain_target_lufs=finished.mastered.gain_target_lufs,
                     limiter_ceiling_dbtp=finished.mastered.limiter_ceiling_dbtp,
                     production=job.production_record, overrides=dict(job.overrides), disclosure=job.disclosure,
+                    cleanup=episode.cleanup,
                     keys=job.keys, cache_keys=list(episode.keys),
                     takes={s: n for s, n in episode.takes.items() if n and any(u.spoken == s for u in job.utterances)},
                     sentences=[{"line": u.line, "start_s": round(s, 3), "end_s": round(e, 3)}
