@@ -274,17 +274,18 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
 
     plan = dry_run(state.project, targets, options)
     estimates = _estimates()
-    table = Table("episode", "would", Column("why", overflow="fold"), Column("words", justify="right"),
-                  Column("estimate", justify="right"))
+    table = Table(Column("episode", no_wrap=True), Column("would", no_wrap=True), Column("words", justify="right"),
+                  Column("est.", justify="right"), Column("why", no_wrap=True, overflow="fold"), box=None,
+                  padding=(0, 1), header_style="bold")
     for step in plan.steps:
         action = {(): "[dim]skip[/]", ("tags",): "[cyan]re-tag[/]", ("sidecars",): "[cyan]re-caption[/]",
                   ("tags", "sidecars"): "[cyan]re-tag, re-caption[/]"}.get(step.stages, "[yellow]rebuild[/]")
         estimate = estimates.get(step.job.label)
-        table.add_row(escape(step.job.label), action, escape(step.reason), str(estimate.words) if estimate else "-",
-                      "~" + clock(estimate.predicted_s) if estimate else "-")
+        table.add_row(escape(step.job.label), action, str(estimate.words) if estimate else "-",
+                      "~" + clock(estimate.predicted_s) if estimate else "-", escape(step.reason))
     for orphan in plan.orphans:
-        table.add_row(escape(f"{orphan.folder.name}/{orphan.stem}"), "[red]remove[/]", "its script is gone or renamed",
-                      "", "")
+        table.add_row(escape(f"{orphan.folder.name}/{orphan.stem}"), "[red]remove[/]", "", "",
+                      "its script is gone or renamed")
     console.print(table)
     _warn(plan.warnings)
     for problem in plan.errors:
@@ -538,7 +539,7 @@ def list_command() -> None:
         words = str(estimate.words) if estimate else "-"
         table.add_row(escape(row.label), *([escape(row.title)] if wide else []), status, words, *figures)
     console.print(table)
-    console.print("[dim]time: the built MP3's; ~ the estimate of an episode not built as it stands.[/]")
+    console.print("[dim]time: the MP3's length; ~ an estimate, for an episode a build would change.[/]")
     stale: dict[str, list[str]] = {}
     for row in listing.rows:
         if row.status == "stale":

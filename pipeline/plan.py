@@ -297,7 +297,7 @@ def decide(job: EpisodeJob, entry: EpisodeResult | None, force: bool) -> Step:
     if not job.out_path.is_file():
         return step((AUDIO,), "MP3 missing")
     if not mp3_matches(job.out_path, entry):
-        return step((AUDIO,), "MP3 differs from the manifest")
+        return step((AUDIO,), "MP3 differs from the one built")
     if entry.status == "error":
         return step((AUDIO,), "last build failed")
     audio = changed(entry.keys.get(AUDIO), job.keys[AUDIO])

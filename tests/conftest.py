@@ -66,7 +66,7 @@ topic: Testing
 author: Test Author
 description: A series for tests.
 production:
-  target_duration_s: 12
+  target_duration_s: 16
   duration_tolerance_s: 3
 """
 

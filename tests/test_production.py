@@ -59,7 +59,7 @@ def own_sentences(project: Path) -> None:
 
 def test_one_sentence_edit_synthesizes_exactly_one_sentence(project, tone_engine):
     first = run(project).results[0]
-    assert first.synthesized_sentences == 4  # the other episodes share these sentences
+    assert first.synthesized_sentences == 5  # its four and the disclosure; the other episodes share them
     tone_engine.calls.clear()
     edit(project, "A second sentence follows it closely.", "A second sentence follows it gently.")
     again = run(project)
@@ -191,13 +191,13 @@ def test_cache_command_prunes_unused_entries_under_the_lock(project, tone_engine
     run(project)  # a whole-series build: the orphans 02 and 03 go
     runner = CliRunner()
     shown = runner.invoke(app, ["--project", str(project), "cache"])
-    assert "5 entries" in shown.output and "4 used by this project's built episodes" in shown.output
+    assert "6 entries" in shown.output and "5 used by this project's built episodes" in shown.output
     with output_lock(project / "out"):
         refused = runner.invoke(app, ["--project", str(project), "cache", "--prune"])
         assert refused.exit_code == 2 and "another build holds this output folder" in refused.output
     pruned = runner.invoke(app, ["--project", str(project), "cache", "--prune"])
     assert "pruned 1 entries" in pruned.output
-    assert Project(project).cache.stats().entries == 4
+    assert Project(project).cache.stats().entries == 5
 
 
 def test_a_shared_cache_keeps_what_other_projects_use(project, tone_engine, tmp_path, monkeypatch):

@@ -79,7 +79,8 @@ def test_captions_and_transcript_match_the_audio(published):
     subtitles = list(srt.parse((folder / "01-alpha.srt").read_text()))
     assert [c.text.replace("\n", " ") for c in cues] == [s.content.replace("\n", " ") for s in subtitles] == [
         "The first sentence has a handful of ordinary words.", "A second sentence follows it closely.",
-        "A new paragraph starts here after a pause.", "It ends the episode with a few more words to say."]
+        "A new paragraph starts here after a pause.", "It ends the episode with a few more words to say.",
+        "Narrated by an AI-generated synthetic voice."]  # the disclosure, spoken last
     starts = [c.start_in_seconds + int(c.start.split(".")[1]) / 1000 for c in cues]
     detected = onsets_s(folder / "01-alpha.mp3")
     assert len(detected) == len(starts)
@@ -87,6 +88,7 @@ def test_captions_and_transcript_match_the_audio(published):
         assert abs(cue_start - onset) <= 0.05, (cue_start, onset)
     transcript = (folder / "01-alpha.txt").read_text()
     assert transcript.startswith("Episode 1 — alpha\n\nThe first sentence")
+    assert transcript.endswith("to say.\n\nNarrated by an AI-generated synthetic voice.\n")
 
 
 def test_feed_is_valid_rss_with_itunes_and_transcripts(published):

@@ -144,6 +144,6 @@ def test_scripts_far_from_length_land_in_the_window(project, tone_engine, natura
     assert 80.0 <= result.duration_s <= 100.0
     assert not result.warnings
     spoken = (project / "scripts" / "test-series" / "01-alpha.md").read_text().count("Every ordinary sentence")
-    assert len(result.sentences) == spoken  # every sentence is there, with its caption
+    assert len(result.sentences) == spoken + 1  # every sentence is there, and the disclosure, with its caption
     vtt = (project / "out" / "test-series" / "01-alpha.vtt").read_text()
     assert vtt.count("Every ordinary sentence") == spoken

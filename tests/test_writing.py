@@ -99,5 +99,5 @@ def test_the_estimate_learns_the_voice_from_built_episodes_and_lands_near_the_bu
 def test_estimate_on_the_command_line_says_what_to_add(project, tone_engine):
     result = episodes(project, "estimate", "test-series/01-alpha")
     assert result.exit_code == 0, result.output
-    assert re.search(r"test-series/01-alpha\s+\d+\s+0:\d\d\s+0:12", result.output)
+    assert re.search(r"test-series/01-alpha\s+\d+\s+0:\d\d\s+0:16", result.output)
     assert "words" in result.output
