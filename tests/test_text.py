@@ -26,7 +26,7 @@ from .conftest import episode_text
     "written, spoken",
     [
         ("a 70B model", "a seventy billion model"),
-        ("a 48GB card", "a forty-eight gigabytes card"),
+        ("a 48GB card", "a forty-eight gigabyte card"),
         ("cuts cost 10-100x", "cuts cost ten to one hundred times"),
         ("about 3x faster", "about three times faster"),
         ("4-bit weights", "four-bit weights"),
