@@ -76,7 +76,7 @@ _SIDE_RE = re.compile(rf"""
       | -(?P<hunit>{_HYPHENED})(?![\w'’])
       | \s?(?P<pct>%)
       | \s?(?P<deg>°)(?:\s?(?P<scale>[CF])(?!\w))?
-      | (?P<times>x(?!\w)|×(?!\s*\d))
+      | (?P<times>x(?!\w)(?!\s?[-+=*/^]\s?\w)|×(?!\s*\d))
     )?
     (?:/(?P<per>{_alternation(PER_WORDS)})(?![\w'’]))?
     """, re.VERBOSE)
