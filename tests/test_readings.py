@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import unicodedata
 from pathlib import Path
 
@@ -109,6 +110,8 @@ TIMES = [
     ("9:30-10:15 am", "nine thirty to ten fifteen AM"),
     ("9:30–10:15", "nine thirty to ten fifteen"),
     ("13pm", "thirteen PM"),
+    ("8.30am", "eight thirty AM"),
+    ("7.5 pm", "seven point five PM"),
 ]
 
 DATES = [
@@ -277,12 +280,12 @@ needs_qa = pytest.mark.skipif(
 )
 
 HEARD = [
-    "It weighs 40 kg.", "It moves at 100 gbps.", "30 ms of delay", "25 mph", "60 km/h", "3 lbs", "2.4 GHz",
-    "a 5-kg bag", "120 fps", "12 kWh", "08:30 am", "7pm", "11:15 p.m.", "17:45", "9:00", "9am-11am",
-    "March 3, 2024", "3 March 2024", "on may 5", "2024/03/05", "$40-$60", "$1.99", "$5/month", "£10",
-    "3-7 lb", "10%-20%", "-2.", "it fell to -2", "-40 °C", "version 3.10", "GPT-4o", "node 20.11.1",
+    "It weighs 40 kg.", "It moves at 100 gbps.", "25 mph", "60 km/h", "3 lbs", "a 10-min break", "08:30 am", "7pm",
+    "11:15 p.m.", "17:45", "9am-11am", "March 3, 2024", "3 March 2024", "on may 5", "2024/03/05", "$40-$60",
+    "$1.99", "$5/month", "3-7 lb", "10%-20%", "-2.", "-40 °C", "version 3.10", "the 1.2.3 release",
 ]
-"""A sample of the table, spoken and heard: tens of phrases, so it runs in well under a minute."""
+"""A sample of the table, spoken and heard, each phrase in a window of its own (about a second
+each on a laptop core: tiny.en runs short phrases packed together into each other)."""
 MAX_MISHEARD = 3
 """Piper samples its speech and tiny.en mishears a short phrase now and then ("forty" as "four");
 a reading the voice cannot say is misheard on every take, and more than this many fail."""
@@ -304,10 +307,11 @@ def test_a_sample_of_readings_is_heard_as_written():
     for written in HEARD:
         audio = voice.synthesize(normalize(written), 1.0)
         clips.append(Clip(audio, voice.sample_rate, [(0.0, len(audio) / voice.sample_rate)]))
-    heard = transcribe_many(asr, clips, separate=True)
+    heard = transcribe_many(asr, clips, separate=True)  # packed, tiny.en runs short phrases together
     misheard = []
     for written, words in zip(HEARD, heard):
-        text = " ".join(w.text for w in words)
+        # Whisper's word splitter cuts "8.30" into "8" and ".30": put numbers back together.
+        text = re.sub(r"(?<=\d) (?=[.,:]\d)", "", " ".join(w.text for w in words))
         # The reading as the table writes it, against what was heard read through the front end
         # (Whisper writes "8:30 a.m." and "$40", the table "eight thirty AM" and "forty dollars").
         said, got = normalise(expected[written], Lexicon([])), normalise(text, Lexicon([]))

@@ -92,6 +92,21 @@ def test_no_is_an_abbreviation_only_before_a_number():
     ]
 
 
+def test_clock_marks_and_month_abbreviations_end_a_sentence_only_where_one_ends():
+    text = "We met at 9 a.m. on Monday. It ended at 5 p.m. Then we left. See Mar. 3 and Dec. 5 for it. In Dec. Nothing."
+    assert [s for _, s in split_sentences(text)] == [
+        "We met at 9 a.m. on Monday.", "It ended at 5 p.m.", "Then we left.", "See Mar. 3 and Dec. 5 for it.",
+        "In Dec.", "Nothing.",
+    ]
+
+
+def test_a_sentence_with_a_time_and_a_date_is_read_whole(tmp_path):
+    parsed = episode(tmp_path, "We met at 08:30 am on march 3 2024. It weighs 40 kg.\n")
+    assert [u.spoken for u in plan_utterances(parsed, Lexicon([]), 400, 750, 1500)] == [
+        "We met at eight thirty AM on March third, twenty twenty-four.", "It weighs forty kilograms.",
+    ]
+
+
 @pytest.mark.parametrize(
     "yaml_text, line, fragment",
     [

@@ -3,10 +3,12 @@
 - Month first: "March 3, 2024", "march 3 2024", "Mar. 3rd" -> "March third, twenty twenty-four".
 - Day first: "3 March 2024", "3rd of March" -> "the third of March, twenty twenty-four".
 - Numeric: "2024-03-05", "3/5/2024" (month first, or day first where the month would be over 12).
-- Clock: "08:30 am", "8:30AM", "7pm", "11:15 p.m." -> "eight thirty AM", "seven PM", "eleven fifteen
-  PM"; "17:45" -> "seventeen forty-five", "17:00" -> "seventeen hundred", "9:00" -> "nine o'clock".
+- Clock: "08:30 am", "8:30AM", "8.30am", "7pm", "11:15 p.m." -> "eight thirty AM", "seven PM",
+  "eleven fifteen PM"; "17:45" -> "seventeen forty-five", "17:00" -> "seventeen hundred", "9:00" ->
+  "nine o'clock".
   Hours never keep a leading zero. AM and PM are written in capitals for the voice: the bundled
-  voice reads "a m" as "uh em" (the article), and "AM" as the two letters.
+  voice reads "a m" as "uh em" (the article), and "AM" as the two letters (tiny.en heard "eight
+  thirty AM" as 8:30 a.m. in 12 of 12 takes, "eight thirty a m" in 1 of 12; "PM" and "p m" 12/12).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ _SIDE_RE = re.compile(rf"""
     (?:/(?P<per>{_alternation(PER_WORDS)})(?![\w'’]))?
     """, re.VERBOSE)
 _OP_RE = re.compile(rf"""
-    (?P<range>-(?=[{_CUR}]?\d)|\s?–\s?(?=[-−]?[{_CUR}]?\d)|\s+to\s+(?=[-−]?[{_CUR}]?\d))
+    (?P<range>-(?=[{_CUR}]?\d)|(?:–|\s–\s)(?=[-−]?[{_CUR}]?\d)|\s+to\s+(?=[-−]?[{_CUR}]?\d))
   | (?P<by>\s?[x×]\s?(?=\d))
   | (?P<colon>:(?=\d))
   | (?P<slash>/(?=\d))
@@ -188,7 +188,7 @@ def _number_words(side: _Side, as_year: bool) -> str:
     digits = side["int"] or ""
     if as_year and side["frac"] is None and len(digits) == 4 and digits.isdigit():
         return year(digits)
-    if side["ampm"] and digits.isdigit():
+    if side["ampm"] and digits.isdigit() and side["frac"] is None:
         return cardinal(str(int(digits)))  # "08am": hours keep no leading zero
     return decimal(digits, side["frac"])
 
@@ -431,8 +431,9 @@ def _read_plain(sides: list[_Side], ops: list[str], context: _Context) -> str:
         as_year = _bare(dict(side, pl=None)) and (
             context.after_acronym and len(digits) == 4
             or _is_year(digits) and (possessive or not context.count_follows))
-        if side["ampm"] and digits.isdigit():
-            return calendar.clock(digits, None, calendar.meridiem(side["ampm"])) or _join(*_read_side(side, context))
+        if side["ampm"] and _digits_only(dict(side, ampm=None, frac=None)):  # "7pm", "8.30am" (British)
+            marker = calendar.meridiem(side["ampm"])
+            return calendar.clock(digits, side["frac"], marker) or _join(*_read_side(side, context))
         return _join(*_read_side(side, context, as_year=as_year, one=True if context.attributive else None))
     kinds = set(ops)
     special: str | None = _read_version(sides, ops, context)
