@@ -10,7 +10,7 @@ for the writer (`episodes lint`); it changes nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .script import spoken_text
 from .spoken import Reading, UnreadableNumberError, normalize, readings, unreadable_characters
@@ -18,11 +18,14 @@ from .spoken.symbols import is_letter
 from .spoken.units import UNITS
 from .text import Lexicon
 
-KNOWN_ACRONYMS = frozenset("""
-    AI API ASR AM PM BERT CEO CPU CSS CTO CUDA EU FAQ GPT GPU HTML HTTP HTTPS IBM ID IDE IT JSON LLM LSTM MIT ML
-    NASA NLP OK ONNX OS PC PDF PPO RAM RL RLHF RNN SDK SFT DPO SQL SSD TPU TTS TV UI UK UN URL US USA USB UX XML
-""".split())
-"""All-caps words the default voice says right without a lexicon entry (letters, or a word)."""
+KNOWN_ACRONYMS = frozenset({
+    "AI", "AM", "API", "ASR", "BERT", "CEO", "CPU", "CSS", "CTO", "CUDA", "DPO", "EU", "FAQ", "GPT", "GPU", "HTML",
+    "HTTP", "HTTPS", "IBM", "ID", "IDE", "IT", "JSON", "LLM", "LSTM", "MIT", "ML", "NASA", "NLP", "OK", "ONNX",
+    "OS", "PC", "PDF", "PM", "PPO", "RAM", "RL", "RLHF", "RNN", "SDK", "SFT", "SQL", "SSD", "TPU", "TTS", "TV",
+    "UI", "UK", "UN", "URL", "US", "USA", "USB", "UX", "XML"
+})
+"""Acronyms taken as known: common enough that a listener follows them spelled out (or said as a
+word, "NASA"). A curated list, not measured one by one; the lexicon covers the rest."""
 
 FORMULA_OPERATORS = frozenset({"+", "-", "–", "−", "*", "/", "=", "^", "<", ">", "≤", "≥", "≠", "÷", "×", "±",
                                "!=", "==", "<=", ">="})
@@ -96,44 +99,65 @@ class _Columns:
         return found
 
 
+def _formula_stumbles(said: str, pieces: list[Reading]) -> tuple[list[tuple[int, Stumble]], set[int]]:
+    """Formulas, and the indices of the readings inside them."""
+    found, inside = [], set()
+    for start, end in _formulas(pieces):
+        token = said[pieces[start].start:pieces[end - 1].end].strip()
+        inside.update(range(start, end))
+        found.append((pieces[start].start, Stumble(
+            token, normalize(token), "a formula: its grouping and symbols are lost by ear; say it in words")))
+    return found, inside
+
+
+def _symbol_stumbles(pieces: list[Reading], skip: set[int]) -> list[tuple[int, Stumble]]:
+    """Symbols read by their names, and silent marks that are not prose punctuation ("a*b")."""
+    found = []
+    for index, piece in enumerate(pieces):
+        if index in skip:
+            continue
+        if piece.kind == "name":
+            found.append((piece.start, Stumble(piece.written, piece.spoken.strip(), "a symbol read by its name")))
+        elif piece.kind == "mark" and piece.written not in _PROSE_MARKS and not piece.written.isspace():
+            found.append((piece.start, Stumble(piece.written, "", "a mark the voice does not read")))
+    return found
+
+
+def _acronym_stumbles(written: str, lexicon: Lexicon) -> list[tuple[int, Stumble]]:
+    """All-caps words in the script (the lexicon's own respellings are not looked at)."""
+    covered = KNOWN_ACRONYMS | set(UNITS) | {entry.word for entry in lexicon.entries}
+    return [(match.start(), Stumble(match.group(0), normalize(match.group(0)),
+                                    "an acronym neither the lexicon nor the known list covers; "
+                                    "check it with `episodes say`"))
+            for match in _ACRONYM_RE.finditer(spoken_text(written)) if match.group("word") not in covered]
+
+
+def _leftover_stumbles(said: str) -> list[tuple[int, Stumble]]:
+    """Letters the voice cannot read, and any mark left in the reading that is not prose punctuation."""
+    found = []
+    letters = unreadable_characters(said)
+    for match in re.finditer(f"[{re.escape(letters)}]+", said) if letters else ():
+        found.append((match.start(), Stumble(match.group(0), match.group(0), "letters the voice cannot read")))
+    spoken = normalize(said)
+    for char in dict.fromkeys(spoken):
+        if not (is_letter(char) or char.isalnum() or char.isspace() or char in _PROSE_MARKS):
+            found.append((len(said), Stumble(char, spoken, "punctuation left in the reading")))
+    return found
+
+
 def find_stumbles(written: str, lexicon: Lexicon) -> list[Stumble]:
-    """The tokens of one written sentence a listener could not follow after normalisation, in order."""
+    """The tokens of one written sentence a listener could not follow after normalisation, in the
+    order they are written (those the lexicon or markup rewrote, with no column, last)."""
     said = lexicon.apply(spoken_text(written))
-    columns = _Columns(written)
     try:
         pieces = readings(said)
     except UnreadableNumberError as error:
         return [Stumble(said, "", error.message)]
-    found: list[tuple[int, Stumble]] = []
-    in_formula: set[int] = set()
-    for start, end in _formulas(pieces):
-        token = said[pieces[start].start:pieces[end - 1].end].strip()
-        in_formula.update(range(start, end))
-        reading = normalize(token)
-        found.append((pieces[start].start, Stumble(
-            token, reading, "a formula: its grouping and symbols are lost by ear; say it in words",
-            columns.find(token))))
-    for index, piece in enumerate(pieces):
-        if index in in_formula:
-            continue
-        if piece.kind == "name":
-            found.append((piece.start, Stumble(piece.written, piece.spoken.strip(),
-                                               "a symbol read by its name", columns.find(piece.written))))
-        elif piece.kind == "mark" and piece.written not in _PROSE_MARKS and not piece.written.isspace():
-            found.append((piece.start, Stumble(piece.written, "", "a mark the voice does not read",
-                                               columns.find(piece.written))))
-    for match in _ACRONYM_RE.finditer(spoken_text(written)):
-        word = match.group("word")
-        if word in KNOWN_ACRONYMS or word in UNITS or any(e.word == word for e in lexicon.entries):
-            continue
-        found.append((match.start(), Stumble(match.group(0), normalize(match.group(0)),
-                                             "an acronym neither the lexicon nor the known list covers; "
-                                             "check it with `episodes say`", columns.find(match.group(0)))))
-    letters = unreadable_characters(said)
-    for match in re.finditer(f"[{re.escape(letters)}]+", said) if letters else ():
-        found.append((match.start(), Stumble(match.group(0), match.group(0), "letters the voice cannot read",
-                                             columns.find(match.group(0)))))
-    spoken = normalize(said)
-    for char in dict.fromkeys(c for c in spoken if not (is_letter(c) or c.isalnum() or c.isspace() or c in _PROSE_MARKS)):
-        found.append((len(said), Stumble(char, spoken, "punctuation left in the reading", columns.find(char))))
-    return [stumble for _, stumble in sorted(found, key=lambda pair: (pair[1].column is None, pair[1].column or pair[0]))]
+    formulas, inside = _formula_stumbles(said, pieces)
+    found = (formulas + _symbol_stumbles(pieces, inside) + _acronym_stumbles(written, lexicon)
+             + _leftover_stumbles(said))
+    columns = _Columns(written)
+    placed = [(replace(stumble, column=columns.find(stumble.token)), position)
+              for position, stumble in sorted(found, key=lambda pair: pair[0])]
+    placed.sort(key=lambda pair: (pair[0].column is None, pair[0].column or 0, pair[1]))
+    return [stumble for stumble, _ in placed]

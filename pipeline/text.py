@@ -19,7 +19,8 @@ from .settings import load_yaml_file
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "dr", "mr", "mrs", "prof", "st", "approx", "fig"}
 _ABBREVIATIONS_CASED = {"Ms"}
 """Abbreviations only as capitalised: "Ms. Smith", but "200 ms. Then" ends a sentence."""
-_ABBREVIATIONS_BEFORE_NUMBER = {"no", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+_ABBREVIATIONS_BEFORE_NUMBER = {"no", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+                                "dec"}
 """Abbreviations only before a number: "No. 5", "Mar. 3", but "The answer is no. Then" is two sentences."""
 _ABBREVIATIONS_BEFORE_LOWER = {"a.m", "p.m"}
 """Abbreviations only before a lower-case word: "at 9 a.m. on Monday", but "at 9 a.m. Then" ends."""

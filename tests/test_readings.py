@@ -296,7 +296,7 @@ a reading the voice cannot say is misheard on every take, and more than this man
 def test_a_sample_of_readings_is_heard_as_written():
     from pipeline.engines import load_engine
     from pipeline.qa.asr import Clip, load_asr, transcribe_many
-    from pipeline.qa.score import error_count, align_words, normalise
+    from pipeline.qa.score import align_words, error_count, normalise
     from pipeline.settings import load_voice
     from pipeline.text import Lexicon
 
