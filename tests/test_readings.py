@@ -139,6 +139,11 @@ DATES = [
     ("February 29, 2024", "February twenty-ninth, twenty twenty-four"),
     ("February 30, 2024", "February thirty, twenty twenty-four"),
     ("Llama 3 may improve", "Llama three may improve"),
+    ("Llama 3 on 3 March", "Llama three on the third of March"),
+    ("Chapter 12 March 2024", "Chapter twelve March twenty twenty-four"),
+    ("On 5 may we left.", "On the fifth of May we left."),
+    ("The top 5 may change.", "The top five may change."),
+    ("Dec. 25, 2023 was cold.", "December twenty-fifth, twenty twenty-three was cold."),
 ]
 
 MONEY = [

@@ -29,6 +29,10 @@ an ordinal day ("may 5th", "march 3 2024"), or after "on" ("on may 5")."""
 MONTH_PATTERN = "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True))
 """Regex alternative of month names and abbreviations (lower case; match with re.IGNORECASE)."""
 
+NUMBERED_NOUNS = frozenset({"version", "chapter", "section", "page", "part", "step", "figure", "table", "episode",
+                            "issue", "volume", "level", "round", "phase", "stage", "grade", "item", "line", "lesson"})
+"""Words a number belongs to: "Chapter 12 March" is chapter twelve, then March."""
+
 MERIDIEMS = {"am": "AM", "pm": "PM"}
 """Spoken forms of the day halves; see the module docstring for why capitals."""
 

@@ -506,6 +506,8 @@ def _read_date(text: str, match: re.Match[str]) -> str | None:
     day, last, year_digits, suffix = (match.group(g) for g in (
         ("dday", "dlast", "dyear", "dord") if day_first else ("day", "last", "year", "ord")))
     before = text[max(0, match.start() - 12):match.start()].lower()
+    if day_first and before.split()[-1:] and before.split()[-1] in calendar.NUMBERED_NOUNS:
+        return None
     if not calendar.is_month(name, year_given=bool(year_digits), ordinal_day=bool(suffix),
                              after_on=bool(re.search(r"\bon\s+$", before))):
         return None
