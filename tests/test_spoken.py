@@ -1,6 +1,6 @@
 """The normalisation table: how numbers, units and symbols in a script are read aloud.
 
-This table is the contract of pipeline/spoken.py: every row must read exactly as given.
+This table is the contract of pipeline/spoken (with tests/test_readings.py): every row must read exactly as given.
 """
 
 from __future__ import annotations
