@@ -186,7 +186,8 @@ def text_code_digest() -> str:
     from importlib.metadata import version
 
     folder = Path(__file__).parent
-    parts = [(folder / name).read_bytes() for name in ("script.py", "text.py", "spoken.py")]
+    files = [folder / "script.py", folder / "text.py", *sorted((folder / "spoken").glob("*.py"))]
+    parts = [path.read_bytes() for path in files]
     return hashlib.sha256(b"\0".join(parts) + version("num2words").encode()).hexdigest()[:20]
 
 

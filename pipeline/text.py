@@ -1,7 +1,8 @@
 """Text front end: sentences, the pronunciation lexicon, and the plan of what to synthesize.
 
 The order is fixed: inline `[written]{spoken}` overrides, then the lexicon (whole words,
-case-sensitive unless an entry says otherwise), then numbers, units and symbols (spoken.py).
+case-sensitive unless an entry says otherwise), then numbers, units, dates, times and symbols
+(the spoken package).
 What comes out is what the engine reads; the written form is kept for transcripts and captions.
 """
 
@@ -18,8 +19,11 @@ from .settings import load_yaml_file
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "dr", "mr", "mrs", "prof", "st", "approx", "fig"}
 _ABBREVIATIONS_CASED = {"Ms"}
 """Abbreviations only as capitalised: "Ms. Smith", but "200 ms. Then" ends a sentence."""
-_ABBREVIATIONS_BEFORE_NUMBER = {"no"}
-"""Abbreviations only before a number: "No. 5", but "The answer is no. Then" is two sentences."""
+_ABBREVIATIONS_BEFORE_NUMBER = {"no", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+                                "dec"}
+"""Abbreviations only before a number: "No. 5", "Mar. 3", but "The answer is no. Then" is two sentences."""
+_ABBREVIATIONS_BEFORE_LOWER = {"a.m", "p.m"}
+"""Abbreviations only before a lower-case word: "at 9 a.m. on Monday", but "at 9 a.m. Then" ends."""
 _SENTENCE_END_RE = re.compile(r"[.!?]+[\"')\]”’]*\s+")
 
 
@@ -127,6 +131,8 @@ def split_sentences(text: str) -> list[tuple[int, str]]:
 def _is_abbreviation(word: str, rest: str) -> bool:
     if word.lower() in _ABBREVIATIONS or word in _ABBREVIATIONS_CASED:
         return True
+    if word.lower() in _ABBREVIATIONS_BEFORE_LOWER:
+        return rest[:1].islower()
     return word.lower() in _ABBREVIATIONS_BEFORE_NUMBER and rest[:1].isdigit()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ from pipeline.captions import LINE_CHARS, Cue, split_cue, wrap_lines
 from pipeline.errors import ConfigError, PipelineError, ScriptError
 from pipeline.script import FRONT_MATTER_FIELDS, load_episodes, parse_episode
 from pipeline.settings import LineDict, Production, VoiceProfile, load_series, load_voice, parse_yaml_mapping
-from pipeline.spoken import UnreadableNumberError, normalize
+from pipeline.spoken import UnreadableNumberError, normalize, readings
+from pipeline.spoken.symbols import is_silent
 from pipeline.text import load_lexicon, plan_utterances, prepare, unreadable_warnings
 
 SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -46,12 +48,15 @@ SERIES_NAMES = ["title", "topic", "author", "album", "description", "genre", "la
 yaml_value = st.one_of(st.sampled_from(AWKWARD_VALUES), st.text(max_size=25))
 digits = st.one_of(st.integers(0, 3000).map(str), st.text(alphabet="0123456789", min_size=1, max_size=40))
 numberish = st.tuples(
-    st.sampled_from(["", "", "-", "~", "#", "$", "€", "£", "¥", "±", "+", "(", "'", "v", "GPT-", "NF", "x"]),
+    st.sampled_from(["", "", "-", "~", "#", "$", "€", "£", "¥", "±", "+", "(", "'", "v", "GPT-", "NF", "x", "–", "−",
+                     "$-", "-$", "March ", "on may ", "the ", "version ", "=", "[-", "/"]),
     digits,
-    st.lists(st.tuples(st.sampled_from([".", ",", ":", "/", "x", "×", "^", "e", "e-", "-", "–", " to ", " x "]),
+    st.lists(st.tuples(st.sampled_from([".", ",", ":", "/", "x", "×", "^", "e", "e-", "-", "–", " to ", " x ", "-$",
+                                        "–-", " - -", "*", " + "]),
                        digits), max_size=3),
     st.sampled_from(["", "", "%", "x", "s", "st", "th", "GB", "ms", "B", "M", "k", "K", "h", "°C", " GB", " B",
-                     "'s", "-bit", " tokens", " of", "o", "am"]),
+                     "'s", "-bit", " tokens", " of", "o", "am", "kg", " kg", " gbps", "mb", "m", "b", " pm", " p.m.",
+                     "p.m. on", " March", " March 2024", "rd of May", "/s", "/month", " km/h", "-kg", " m²", ")"]),
 ).map(lambda t: t[0] + t[1] + "".join(a + b for a, b in t[2]) + t[3])
 markup = st.sampled_from([
     "[LoRA]{Laura}", "[pause]", "[pause 1.5s]", "[pause 800ms]", "[pause long]", "[]{}", "[x]{}", "[LoRA]{", "]{",
@@ -159,6 +164,77 @@ def test_normalize_reads_every_digit_or_refuses_the_number(text):
         return
     assert not re.search(r"[0-9]", spoken), spoken
     assert spoken == spoken.strip() and "  " not in spoken
+
+
+SIGN_RE = re.compile(r"(?:^|(?<=[\s(\[{\"'“‘=:,;/<>~≈$€£¥₹]))[-−+±–](?=[$€£¥₹]?[-−+]?\.?\d)")
+"""A sign: before a number (perhaps with its currency), after a space, an opening mark or an operator."""
+
+
+@settings(max_examples=1500, **SETTINGS)
+@given(text=st.one_of(narration, st.text(max_size=60), numberish))
+@example(text="\U0001f3fb")  # found by Hypothesis: a symbol's Unicode name held digits ("type-1-2")
+@example(text="x -2. (+3) and $-4, =−5")
+@example(text="-1PM")  # found by Hypothesis: the clock reading dropped the sign
+@example(text="0 –0")  # found by Hypothesis: a dash with a space before only was read as a range
+def test_every_character_is_read_or_silent_and_every_sign_is_said(text):
+    try:
+        pieces = readings(text)
+    except UnreadableNumberError:
+        return
+    assert "".join(p.written for p in pieces) == text
+    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:]))
+    for piece in pieces:
+        assert any(c.isalpha() for c in piece.spoken) or all(map(is_silent, piece.written)), piece
+        signs = sum(piece.start <= m.start() < piece.end for m in SIGN_RE.finditer(text))
+        said = len(re.findall(r"\b(?:minus|plus)\b", piece.spoken))
+        assert said >= signs, (text, piece)
+
+
+_SMALL = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+
+
+def number_heard(spoken: str) -> tuple[str, Decimal]:
+    """Words back to a number, independently of the code that wrote them: ("minus", 1234.5)."""
+    words = spoken.replace("-", " ").split()
+    sign = words.pop(0) if words[0] in ("minus", "plus") else ""
+    total = current = 0
+    while words and (words[0] in _SMALL or words[0] in _TENS or words[0] in _SCALES or words[0] == "hundred"):
+        word = words.pop(0)
+        if word == "hundred":
+            current *= 100
+        elif word in _SCALES:
+            total, current = total + current * _SCALES[word], 0
+        else:
+            current += _SMALL.get(word, 0) + _TENS.get(word, 0)
+    fraction = ""
+    if words and words[0] == "point":
+        words.pop(0)
+        while words and _SMALL.get(words[0], 10) < 10:
+            fraction += str(_SMALL[words.pop(0)])
+    return sign, Decimal(f"{total + current}.{fraction or 0}")
+
+
+@settings(max_examples=1500, **SETTINGS)
+@given(
+    sign=st.sampled_from(["", "-", "−", "–", "+"]),
+    whole=st.integers(0, 10**15 - 1),
+    grouped=st.booleans(),
+    fraction=st.one_of(st.none(), st.text(alphabet="0123456789", min_size=1, max_size=6)),
+    after=st.sampled_from([" tokens", " kg", "kg", " GB", "gb", "%", " ms", " km/h", " mph", " lbs", " gbps", "°C"]),
+    before=st.sampled_from(["", "(", "We saw ", "at "]),
+)
+def test_no_digit_or_sign_is_lost(sign, whole, grouped, fraction, after, before):
+    number = f"{whole:,}" if grouped else str(whole)
+    written = f"{before}{sign}{number}{'' if fraction is None else '.' + fraction}{after}"
+    spoken = normalize(written)
+    said = spoken.removeprefix(normalize(before).strip() + " " if before.strip(" (") else "")
+    heard_sign, value = number_heard(said)
+    assert heard_sign == {"": "", "+": "plus"}.get(sign, "minus"), (written, spoken)
+    assert value == Decimal(f"{whole}.{fraction or 0}"), (written, spoken)
 
 
 @settings(max_examples=1000, **SETTINGS)

@@ -1,6 +1,6 @@
 """The normalisation table: how numbers, units and symbols in a script are read aloud.
 
-This table is the contract of pipeline/spoken.py: every row must read exactly as given.
+This table is the contract of pipeline/spoken (with tests/test_readings.py): every row must read exactly as given.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ ISSUE_ROWS = [
 README_ROWS = [
     # behaviours the README promises
     ("a 70B model", "a seventy billion model"),
-    ("a 48GB card", "a forty-eight gigabytes card"),
+    ("a 48GB card", "a forty-eight gigabyte card"),
     ("cuts cost 10-100x", "cuts cost ten to one hundred times"),
     ("4-bit weights", "four-bit weights"),
     ("under 1% of them", "under one percent of them"),
@@ -81,7 +81,7 @@ OWN_ROWS = [
     ("24/7", "twenty-four seven"),
     ("a 16/32 split", "a sixteen over thirty-two split"),
     ("at 10:30", "at ten thirty"),
-    ("at 10:05am", "at ten oh five a m"),
+    ("at 10:05am", "at ten oh five AM"),
     ("at 9:00", "at nine o'clock"),
     ("a 1:10 ratio", "a one to ten ratio"),
     ("16:9", "sixteen to nine"),
@@ -89,7 +89,7 @@ OWN_ROWS = [
     # units of time, data, rate, frequency, temperature
     ("5 ms and 200ms", "five milliseconds and two hundred milliseconds"),
     ("1 ms", "one millisecond"),
-    ("a 30s timeout", "a thirty seconds timeout"),
+    ("a 30s timeout", "a thirty second timeout"),
     ("1.5s", "one point five seconds"),
     ("5 min", "five minutes"),
     ("24h", "twenty-four hours"),
@@ -125,7 +125,7 @@ OWN_ROWS = [
     ("T5 and mp3", "T five and mp three"),
     ("3D and 2FA", "three D and two FA"),
     ("RTX 4090", "RTX forty ninety"),
-    ("Python 3.10.2", "Python three point one zero point two"),
+    ("Python 3.10.2", "Python three point ten point two"),
     ("C++ and C#", "C plus plus and C sharp"),
     # years, decades and counts
     ("A 2023 study", "A twenty twenty-three study"),

@@ -26,7 +26,7 @@ from .conftest import episode_text
     "written, spoken",
     [
         ("a 70B model", "a seventy billion model"),
-        ("a 48GB card", "a forty-eight gigabytes card"),
+        ("a 48GB card", "a forty-eight gigabyte card"),
         ("cuts cost 10-100x", "cuts cost ten to one hundred times"),
         ("about 3x faster", "about three times faster"),
         ("4-bit weights", "four-bit weights"),
@@ -89,6 +89,21 @@ def test_no_is_an_abbreviation_only_before_a_number():
     text = "The answer is no. Then we stop. See No. 5 and no. 6 here. It took 200 ms. Ms. Smith agreed."
     assert [s for _, s in split_sentences(text)] == [
         "The answer is no.", "Then we stop.", "See No. 5 and no. 6 here.", "It took 200 ms.", "Ms. Smith agreed.",
+    ]
+
+
+def test_clock_marks_and_month_abbreviations_end_a_sentence_only_where_one_ends():
+    text = "We met at 9 a.m. on Monday. It ended at 5 p.m. Then we left. See Mar. 3 and Dec. 5 for it. In Dec. Nothing."
+    assert [s for _, s in split_sentences(text)] == [
+        "We met at 9 a.m. on Monday.", "It ended at 5 p.m.", "Then we left.", "See Mar. 3 and Dec. 5 for it.",
+        "In Dec.", "Nothing.",
+    ]
+
+
+def test_a_sentence_with_a_time_and_a_date_is_read_whole(tmp_path):
+    parsed = episode(tmp_path, "We met at 08:30 am on march 3 2024. It weighs 40 kg.\n")
+    assert [u.spoken for u in plan_utterances(parsed, Lexicon([]), 400, 750, 1500)] == [
+        "We met at eight thirty AM on March third, twenty twenty-four.", "It weighs forty kilograms.",
     ]
 
 
