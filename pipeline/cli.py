@@ -337,6 +337,24 @@ def estimate_command(
     raise typer.Exit(EXIT_FAILED if report.errors else 0)
 
 
+@app.command("lint")
+def lint_command(
+    targets: Optional[list[str]] = typer.Argument(None, help="Episodes (SERIES/NN-slug, slug, number or path); none = all."),
+) -> None:
+    """Before building: every token the voice would read in a way a listener could not follow
+    (formulas, symbols, unknown acronyms, letters it cannot read), with its line and its reading."""
+    from .commands.lint import lint
+
+    report = lint(state.project, targets or [])
+    for finding in report.findings:
+        console.print(escape(str(finding)), highlight=False, soft_wrap=True)
+    for problem in report.errors:
+        _say_error(str(problem))
+    console.print(f"{report.episodes} episode{'s' if report.episodes != 1 else ''} read, "
+                  f"{len(report.findings)} stumble{'s' if len(report.findings) != 1 else ''}.")
+    raise typer.Exit(EXIT_FAILED if report.findings or report.errors else 0)
+
+
 new_app = typer.Typer(help="Start a series or an episode from a template.", no_args_is_help=True)
 app.add_typer(new_app, name="new")
 
@@ -703,21 +721,36 @@ def voices() -> None:
 
 @app.command()
 def say(
-    text: str = typer.Argument(..., help="A phrase to audition, with the lexicon applied."),
+    text: Optional[str] = typer.Argument(None, help="A phrase to audition, with the lexicon applied."),
+    script: Optional[Path] = typer.Option(None, "--script", help="Read a whole script as it will be spoken."),
     voice: Optional[str] = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the audio here (.mp3 or .wav)."),
     play: bool = typer.Option(False, "--play", help="Play it, if a player is installed."),
 ) -> None:
-    """Audition a phrase: shows what the voice will read (and its phonemes), and speaks it."""
-    from .commands.audition import check_output, reading, say as speak, voice_named
+    """Audition a phrase (or a script with --script): shows what the voice will read (and its
+    phonemes), and speaks it with --out or --play."""
+    from .commands.audition import check_output, reading, say as speak, script_reading, voice_named
 
+    if (text is None) == (script is None):
+        raise PipelineError("give a phrase to say, or --script FILE (one of them)")
+    if text is not None and text.endswith(".md") and Path(text).is_file():
+        raise PipelineError(f"{text!r} is a script: read it with `episodes say --script {text}`")
     if out is not None:
         check_output(out)
     profile = voice_named(state.project, voice)
-    heard = reading(state.project, text, profile)
-    console.print(f"[bold]reads:[/] {escape(heard.spoken)}", highlight=False)
-    if heard.phonemes:
-        console.print(f"[bold]phonemes:[/] {escape(heard.phonemes)}", highlight=False)
+    if script is not None:
+        sentences = script_reading(state.project, script, profile)
+        for line, written, spoken in sentences:
+            console.print(f"[bold]{line}:[/] {escape(spoken)}", highlight=False, soft_wrap=True)
+            if spoken != written:
+                console.print(f"   [dim]written: {escape(written)}[/]", highlight=False, soft_wrap=True)
+        text = " ".join(spoken for _, _, spoken in sentences)
+        heard = reading(state.project, text, profile)
+    else:
+        heard = reading(state.project, text, profile)
+        console.print(f"[bold]reads:[/] {escape(heard.spoken)}", highlight=False)
+        if heard.phonemes:
+            console.print(f"[bold]phonemes:[/] {escape(heard.phonemes)}", highlight=False)
     if out is not None:
         speak(state.project, heard.spoken, profile, out)
         console.print(f"wrote {out}")

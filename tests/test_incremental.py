@@ -156,6 +156,35 @@ def test_renamed_slug_removes_the_orphan_after_a_clean_whole_series_build(built)
     assert not [g for g in report.failed_gates if g.name == "track numbers"]  # no "duplicated 2"
 
 
+@pytest.mark.parametrize("stop_in", ["publish_series", "delete_orphan_files"])
+def test_a_build_stopped_around_the_orphans_publishing_names_only_files_on_disk(built, monkeypatch, stop_in):
+    """Killed after the orphan is forgotten but before publishing, or after publishing but before its
+    files are deleted: the manifest and the feed never name a file that is not there."""
+    import pipeline.commands.build as command
+
+    run(built, base_url="https://example.org/pod")
+    scripts = built / "scripts" / SERIES
+    text = (scripts / "02-beta.md").read_text().replace("slug: beta", "slug: better-beta")
+    (scripts / "02-beta.md").unlink()
+    (scripts / "02-better-beta.md").write_text(text)
+
+    def killed(*args, **kwargs):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(command, stop_in, killed)
+    with pytest.raises(SystemExit):
+        run(built, base_url="https://example.org/pod")
+    on_disk = {p.name for p in folder(built).glob("*.mp3")}
+    manifest = json.loads((folder(built) / "manifest.json").read_text())
+    assert {e["file"] for e in manifest["episodes"]} <= on_disk
+    feed = (folder(built) / "feed.xml").read_text()
+    assert {name for name in ("01-alpha.mp3", "02-beta.mp3", "02-better-beta.mp3", "03-gamma.mp3")
+            if f"/{name}" in feed} <= on_disk
+    monkeypatch.undo()
+    healed = run(built, base_url="https://example.org/pod")  # the next build finishes the job
+    assert not healed.failed and not list(folder(built).glob("02-beta.*"))
+
+
 def test_orphans_are_kept_when_the_build_has_failures(built):
     scripts = built / "scripts" / SERIES
     (scripts / "02-beta.md").rename(scripts / "02-better.md")

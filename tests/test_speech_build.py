@@ -108,3 +108,14 @@ def test_wrong_audio_is_flagged_with_its_line_then_retaken(spoken, tmp_path):
 def entry_identity(result) -> str:
     """The voice identity the build keyed the cache with (the TXXX engine tag is `engine:identity`)."""
     return result.engine
+
+
+@pytest.mark.slow
+def test_the_disclosure_is_heard_at_the_end_of_every_episode(spoken):
+    from pipeline.settings import DEFAULT_DISCLOSURE
+
+    for entry in manifest(spoken).values():
+        assert entry["disclosure"] == DEFAULT_DISCLOSURE
+        last = entry["sentences"][-1]
+        assert last["line"] == 0 and last["word_error"] <= 0.35, last  # line 0: it comes from series.yaml
+        assert not [f for f in entry["flagged"] if f["line"] == 0]

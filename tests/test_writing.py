@@ -12,13 +12,12 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.commands.build import build
 from pipeline.commands.estimate import estimate
-from pipeline.errors import PipelineError
 from pipeline.plan import BuildOptions
 from pipeline.project import Project, load_catalog, select
 from pipeline.script import parse_episode
 from pipeline.settings import load_series
 
-from .conftest import REPO, TONE_VOICE
+from .conftest import TONE_VOICE
 
 runner = CliRunner()
 
@@ -101,3 +100,30 @@ def test_estimate_on_the_command_line_says_what_to_add(project, tone_engine):
     assert result.exit_code == 0, result.output
     assert re.search(r"test-series/01-alpha\s+\d+\s+0:\d\d\s+0:16", result.output)
     assert "words" in result.output
+
+
+def test_lint_finds_planted_stumbles_with_their_lines(project):
+    script = project / "scripts" / "test-series" / "02-beta.md"
+    script.write_text(script.read_text() + "\nThe score is 1/(60 + rank) for each list.\n\nAsk the XQZ team.\n")
+    result = episodes(project, "lint")
+    assert result.exit_code == 1, result.output
+    lines = {int(m.group(1)): m.group(0) for m in re.finditer(rf"{re.escape(str(script))}:(\d+): [^\n]+", result.output)}
+    text = script.read_text().splitlines()
+    formula = next(n for n, line in enumerate(text, 1) if "1/(60" in line)
+    acronym = next(n for n, line in enumerate(text, 1) if "XQZ" in line)
+    assert set(lines) == {formula, acronym}, result.output
+    assert "'1/(60 + rank)' is read 'one slash, sixty plus rank'" in lines[formula]
+    assert "XQZ" in lines[acronym]
+    assert episodes(project, "lint", "test-series/01-alpha").exit_code == 0  # the others are clean
+
+
+def test_say_reads_a_script_as_it_will_be_spoken(project, tone_engine):
+    script = project / "scripts" / "test-series" / "01-alpha.md"
+    script.write_text(script.read_text() + "\nIt costs $5 in 2024.\n")
+    result = episodes(project, "say", "--script", str(script))
+    assert result.exit_code == 0, result.output
+    assert "It costs five dollars in twenty twenty-four." in result.output and "written: It costs $5 in 2024." in result.output
+    refused = episodes(project, "say", str(script))
+    assert refused.exit_code == 2 and "is a script: read it with `episodes say --script" in refused.output
+    played = episodes(project, "say", "Hello there.", "--play")
+    assert played.exit_code == 0 and not (project / "out" / "say.mp3").exists()  # nothing left in the project

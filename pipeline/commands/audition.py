@@ -65,6 +65,20 @@ def check_output(out: Path) -> Path:
     return out
 
 
+def script_reading(project: Project, path: Path, voice: VoiceProfile) -> list[tuple[int, str, str]]:
+    """A script as the voice will read it: (line, written, spoken) for each sentence, after its
+    marks, the lexicon and the normaliser (the disclosure a build adds is not included)."""
+    from ..script import parse_episode
+    from ..settings import Production
+    from ..text import plan_utterances
+
+    production = Production()
+    episode = parse_episode(path)
+    utterances = plan_utterances(episode, lexicon_of(project), voice.sentence_pause_ms,
+                                 production.paragraph_pause_ms, production.max_pause_ms)
+    return [(u.line, u.written, u.spoken) for u in utterances if u.spoken]
+
+
 def say(project: Project, spoken: str, voice: VoiceProfile, out: Path) -> Path:
     """Speak already-prepared text, levelled to the default target, into `out` (.mp3 or .wav)."""
     from ..audio.codec import encode_mp3, write_wav

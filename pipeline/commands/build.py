@@ -18,7 +18,7 @@ from typing import Callable
 
 from ..driver import retakes
 from ..driver.commits import Driver
-from ..driver.publishing import publish_series, remove_orphans
+from ..driver.publishing import delete_orphan_files, forget_orphans, publish_series
 from ..errors import PipelineError
 from ..events import Emit, Planned, ignore
 from ..execute import Executor, default_workers, hung_after_s, make_executor
@@ -131,7 +131,7 @@ def _finish(project, catalog, plan: BuildPlan, options: BuildOptions, store: Sto
     report.results = [driver.results[s.job.label] for s in report.steps]
     if plan.orphans:
         if not report.interrupted and not report.failed:
-            remove_orphans(plan, store)
+            forget_orphans(plan, store)
             report.orphans_removed = plan.orphans
         else:
             report.orphans_kept = plan.orphans
@@ -139,6 +139,8 @@ def _finish(project, catalog, plan: BuildPlan, options: BuildOptions, store: Sto
     report.series_gates, problems = publish_series(project, catalog, [touched[k] for k in sorted(touched)],
                                                    options.base_url, store)
     report.errors += problems
+    if report.orphans_removed:
+        delete_orphan_files(plan)
 
 
 def project_keys(store: Store) -> set[str]:

@@ -1,6 +1,10 @@
 """After a build, each series it touched is published from the store: its manifest.json export,
-review page and feed written, its tags checked across the series and its feed checked. Orphans
-(outputs whose script is gone) are removed first, so what is published names only files on disk.
+review page and feed written, its tags checked across the series and its feed checked.
+
+Orphans (outputs whose script is gone) go in two steps around publishing: forgotten by the store
+first, so the export, page and feed no longer name them, and their files deleted after, so at
+every moment what is published names only files on disk (a build killed in between leaves files
+nothing names, which the next build removes).
 
 A series whose results, series file, cover, base URL, MP3s and exports are as they were at its
 last publishing is skipped (its gates then are reused), so a no-op build stays fast.
@@ -24,14 +28,19 @@ EXPORTS = (MANIFEST_NAME, "index.html", "feed.xml")
 """Files publishing writes into a series folder (their state is part of its key)."""
 
 
-def remove_orphans(plan: BuildPlan, store: Store) -> None:
-    """Delete each orphan's files and its result, so the store names only files on disk."""
+def forget_orphans(plan: BuildPlan, store: Store) -> None:
+    """Take each orphan's result out of the store (before publishing, so nothing names it)."""
     for orphan in plan.orphans:
         with deferred_signals():
             store.forget(orphan.store_key, f"{orphan.stem}.mp3")
             plan.entries.get(orphan.store_key, {}).pop(f"{orphan.stem}.mp3", None)
-            for path in orphan.files:
-                path.unlink(missing_ok=True)
+
+
+def delete_orphan_files(plan: BuildPlan) -> None:
+    """Delete each orphan's files (after publishing: nothing names them any more)."""
+    for orphan in plan.orphans:
+        for path in orphan.files:
+            path.unlink(missing_ok=True)
 
 
 def publish_series(project: Project, catalog: Catalog, series_list: list[Series], base_url: str | None,
@@ -57,7 +66,7 @@ def publish_series(project: Project, catalog: Catalog, series_list: list[Series]
         results = store.episodes(series.slug)
         try:
             export_manifest(folder, _header(series), list(results.values()), project.staging_dir)
-            series_gates = tag_gates(sorted(folder.glob("*.mp3")), series, entry.scripts)
+            series_gates = tag_gates(_recorded_mp3s(folder, results), series, entry.scripts)
             write_review_page(series, entry.episodes, results, series_gates, folder, project.staging_dir)
             write_feed(series, entry.episodes, results, url, folder, project.staging_dir)
             series_gates += feed_gates(folder)[0]  # its warnings are check's to list
@@ -79,6 +88,12 @@ def _header(series: Series) -> dict[str, str]:
     return {"series": series.title, "topic": series.topic, "album": series.album}
 
 
+def _recorded_mp3s(folder: Path, results: dict[str, EpisodeResult]) -> list[Path]:
+    """The series' MP3s the store names (an orphan's, still on disk while it is published, is not)."""
+    return [folder / name for name, result in sorted(results.items()) if result.has_audio and (folder / name).exists()]
+
+
 def _key(series: Series, folder: Path, base_url: str, store: Store) -> str:
+    mp3s = _recorded_mp3s(folder, store.episodes(series.slug))
     return publish_key(base_url, store.revision(series.slug), [series.config_path, series.cover],
-                       [*sorted(folder.glob("*.mp3")), *(folder / name for name in EXPORTS)])
+                       [*mp3s, *(folder / name for name in EXPORTS)])
