@@ -276,13 +276,13 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
     estimates = _estimates()
     table = Table(Column("episode", no_wrap=True), Column("would", no_wrap=True), Column("words", justify="right"),
                   Column("est.", justify="right"), Column("why", no_wrap=True, overflow="fold"), box=None,
-                  padding=(0, 1), header_style="bold")
+                  padding=(0, 1), collapse_padding=True, pad_edge=False, header_style="bold")
     for step in plan.steps:
         action = {(): "[dim]skip[/]", ("tags",): "[cyan]re-tag[/]", ("sidecars",): "[cyan]re-caption[/]",
                   ("tags", "sidecars"): "[cyan]re-tag, re-caption[/]"}.get(step.stages, "[yellow]rebuild[/]")
         estimate = estimates.get(step.job.label)
         table.add_row(escape(step.job.label), action, str(estimate.words) if estimate else "-",
-                      "~" + clock(estimate.predicted_s) if estimate else "-", escape(step.reason))
+                      "~" + clock(estimate.fitted_s) if estimate else "-", escape(step.reason))
     for orphan in plan.orphans:
         table.add_row(escape(f"{orphan.folder.name}/{orphan.stem}"), "[red]remove[/]", "", "",
                       "its script is gone or renamed")
@@ -309,22 +309,24 @@ def estimate_command(
     voice: Optional[str] = VOICE,
     duration: Optional[float] = DURATION,
 ) -> None:
-    """How long each episode will be before any audio is made, and how many words to add or cut to
-    land on its target (from the voice's pace measured on this project's built episodes)."""
+    """How long each episode will be before any audio is made: as written, and once the duration fit
+    has moved its pauses (and, far off, its pace); and how many words to add or cut to land on its
+    target (from the voice's pace measured on this project's built episodes)."""
     from .commands.estimate import estimate
 
     report = estimate(state.project, targets or [], BuildOptions(voice=voice,
                                                                  overrides=_overrides(None, None, duration, None, None)))
-    table = Table(Column("episode", no_wrap=True), Column("words", justify="right"), Column("est.", justify="right"),
-                  Column("aim", justify="right"), Column("to land on it", no_wrap=True), box=None, padding=(0, 1),
-                  header_style="bold")
+    table = Table(Column("episode", no_wrap=True), Column("words", justify="right"), Column("written", justify="right"),
+                  Column("built", justify="right"), Column("target", justify="right"), Column("change", no_wrap=True),
+                  box=None, padding=(0, 1), collapse_padding=True, pad_edge=False, header_style="bold")
     for row in report.rows:
         change = row.words_to_target
-        advice = "on target" if abs(row.target_s - row.predicted_s) <= row.target_s * ON_TARGET else \
-            f"add about {change} words" if change > 0 else f"cut about {-change} words"
+        advice = "on target" if abs(row.target_s - row.predicted_s) <= row.target_s * ON_TARGET \
+            else f"{'add' if change > 0 else 'cut'} {abs(change)} words"
         if not row.in_window:
             advice = f"[yellow]{advice}[/]"
-        table.add_row(escape(row.label), str(row.words), clock(row.predicted_s), clock(row.target_s), advice)
+        table.add_row(escape(row.label), str(row.words), clock(row.predicted_s), "~" + clock(row.fitted_s),
+                      clock(row.target_s), advice)
     console.print(table)
     for identity, (seconds, count) in report.pace.items():
         console.print(f"[dim]pace measured on {count} built episode{'s' if count != 1 else ''}: "
@@ -545,11 +547,11 @@ def list_command() -> None:
     columns += [Column("status", no_wrap=True), Column("words", justify="right"),
                 Column("time", justify="right"), Column("LUFS", justify="right"), Column("dBTP", justify="right"),
                 Column("WER", justify="right")]
-    table = Table(*columns, box=None, padding=(0, 1), header_style="bold")
+    table = Table(*columns, box=None, padding=(0, 1), collapse_padding=True, pad_edge=False, header_style="bold")
     for row in listing.rows:
         status = {"missing": "[red]missing[/]", "built": "[green]built[/]", "stale": "[yellow]stale[/]"}[row.status]
         estimate = estimates.get(row.label)
-        figures = ("~" + clock(estimate.predicted_s) if estimate else "-", "-", "-", "-")
+        figures = ("~" + clock(estimate.fitted_s) if estimate else "-", "-", "-", "-")
         entry = row.result
         if entry is not None and row.status == "built":
             figures = (clock(entry.duration_s), f"{entry.integrated_lufs:.1f}", f"{entry.true_peak_dbtp:.1f}",

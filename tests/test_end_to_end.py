@@ -64,3 +64,20 @@ def test_tags_are_consistent_across_the_series(built):
         assert {f.desc: f.text[0] for f in tags.getall("TXXX")}["engine"].startswith("piper:")
         series_frames.add(tuple(str(tags[k]) for k in SERIES_FRAMES))
     assert len(series_frames) == 1
+
+
+def test_the_estimate_lands_within_five_percent_of_each_built_episode(built):
+    from pipeline.commands.estimate import estimate
+
+    project, report = built
+    durations = {f"fine-tuning/{r.file[:-4]}": r.duration_s for r in report.results}
+    rows = estimate(Project(project), []).rows
+    assert len(rows) == 16 and all(row.measured for row in rows)
+    for row in rows:
+        assert row.fitted_s == pytest.approx(durations[row.label], rel=0.05), row
+
+
+def test_the_fit_lands_near_the_target(built):
+    _, report = built
+    off = {r.file: round(abs(r.duration_s - 90.0), 2) for r in report.results}
+    assert max(off.values()) <= 90.0 * 0.05, off  # pauses move each one to 87.75-92.25 s, or within 4.5 s of 90

@@ -143,9 +143,9 @@ def test_dry_run_names_the_stage_and_the_input(project, tone_engine):
     result = CliRunner().invoke(app, ["--project", str(project), "build", "--dry-run"])
     assert result.exit_code == 0
     lines = [" ".join(line.replace("│", " ").split()) for line in result.output.splitlines()]
-    assert any("01-alpha re-tag tags changed: summary" in line for line in lines)
-    assert any("02-beta rebuild changed: spoken text" in line for line in lines)
-    assert any("03-gamma rebuild MP3 missing" in line for line in lines)
+    assert any("01-alpha re-tag" in line and "tags changed: summary" in line for line in lines)
+    assert any("02-beta rebuild" in line and line.endswith("changed: spoken text") for line in lines)
+    assert any("03-gamma rebuild" in line and line.endswith("MP3 missing") for line in lines)
     assert "3 of 3 episodes would change." in result.output
 
 

@@ -176,6 +176,7 @@ SIGN_RE = re.compile(r"(?:^|(?<=[\s(\[{\"'“‘=:,;/<>~≈$€£¥₹]))[-−+�
 @example(text="x -2. (+3) and $-4, =−5")
 @example(text="-1PM")  # found by Hypothesis: the clock reading dropped the sign
 @example(text="0 –0")  # found by Hypothesis: a dash with a space before only was read as a range
+@example(text="\u06e7")  # found by Hypothesis: a combining mark with no letter was taken for a word
 def test_every_character_is_read_or_silent_and_every_sign_is_said(text):
     try:
         pieces = readings(text)

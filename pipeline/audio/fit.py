@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 TARGET_BAND = 0.025
 """How near the target (a fraction of it) counts as on target: no change is made there."""
@@ -60,6 +61,14 @@ class FitChoice:
     duration_s: float
     """Predicted narration duration with these choices (for the attempt's speech)."""
     resynthesize: bool
+
+
+def limits_for(production: Any, window_s: tuple[float, float]) -> FitLimits:
+    """The fit's bounds from an episode's production settings, for a narration window (the
+    production's, less what an intro and outro add when they count), aiming at its centre."""
+    low, high = window_s
+    return FitLimits((low, high), (low + high) / 2, (production.min_rate, production.max_rate),
+                     production.min_pause_ms, production.max_pause_ms, production.max_tempo_change)
 
 
 def scaled_pauses(pauses_ms: list[int], scale: float, min_pause_ms: int, max_pause_ms: int) -> list[int]:

@@ -34,6 +34,8 @@ class Estimate:
     seconds_per_word: float
     measured: bool
     """Whether the pace was measured on built episodes (else the profile's or the default)."""
+    fitted_s: float
+    """What the duration fit will make of it (pauses, then rate, then tempo): the built length."""
 
     @property
     def words_to_target(self) -> int:
@@ -94,8 +96,27 @@ def estimate_job(job: EpisodeJob, pace: dict[str, tuple[float, int]]) -> Estimat
     else:
         seconds_per_word = 60.0 / ((job.voice.words_per_minute or DEFAULT_WORDS_PER_MINUTE) * job.voice.rate)
     words = spoken_words(job)
-    return Estimate(job.label, words, words * seconds_per_word + planned_pauses_s(job),
-                    job.production.target_duration_s, job.production.window_s, seconds_per_word, measured is not None)
+    speech_s = words * seconds_per_word
+    return Estimate(job.label, words, speech_s + planned_pauses_s(job), job.production.target_duration_s,
+                    job.production.window_s, seconds_per_word, measured is not None, fitted_duration_s(job, speech_s))
+
+
+def fitted_duration_s(job: EpisodeJob, speech_s: float) -> float:
+    """The fit's answer for an episode of `speech_s` seconds of speech at the voice's own pace, the
+    voice taken to stretch as it is told (each new rate's speech predicted from the first)."""
+    from ..audio import fit
+    from ..driver.audio import MAX_FIT_ATTEMPTS
+
+    production = job.production
+    pauses = [u.pause_after_ms for u in job.utterances][:-1]
+    limits = fit.limits_for(production, production.window_s)
+    pads_s = (production.lead_pad_ms + production.tail_pad_ms) / 1000.0
+    attempts = [(1.0, speech_s)]
+    while True:
+        choice = fit.choose(attempts, pauses, pads_s, limits, len(attempts) < MAX_FIT_ATTEMPTS)
+        if not choice.resynthesize:
+            return choice.duration_s
+        attempts.append((choice.rate, speech_s / choice.rate))
 
 
 def estimate(project: Project, targets: list[str], options: BuildOptions = BuildOptions()) -> Estimates:

@@ -278,9 +278,7 @@ class AudioStage:
         speech_s = sum(len(c) for c in audio_clips) / rate
         episode.attempts.append((episode.factor, speech_s))
         pauses = [u.pause_after_ms for u in job.utterances][:-1]
-        low, high = self._window(job)
-        limits = fit.FitLimits((low, high), (low + high) / 2, (production.min_rate, production.max_rate),
-                               production.min_pause_ms, production.max_pause_ms, production.max_tempo_change)
+        limits = fit.limits_for(production, self._window(job))
         pads_s = (production.lead_pad_ms + production.tail_pad_ms) / 1000.0
         choice = fit.choose(episode.attempts, pauses, pads_s, limits,
                             self.refit_rate and len(episode.attempts) < MAX_FIT_ATTEMPTS)

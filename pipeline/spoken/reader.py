@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from . import calendar
 from .numbers import cardinal, decimal, fraction, ordinal, plural, year
-from .symbols import SYMBOLS, is_letter, is_silent, name_of, silent_form
+from .symbols import SYMBOLS, is_letter, is_silent, name_of, silent_form, starts_word
 from .units import GLUED_ONLY, PER_WORDS, SPACED_LETTERS, UNITS
 
 
@@ -530,7 +530,7 @@ def _gap(text: str, start: int, end: int) -> Iterator[Reading]:
     while i < end:
         char = text[i]
         j = i + 1
-        if is_letter(char):
+        if starts_word(char):
             while j < end and (is_letter(text[j]) or text[j] in "_'’.-" and j + 1 < end and is_letter(text[j + 1])):
                 j += 1
             yield Reading(i, j, text[i:j], text[i:j], "word")

@@ -87,13 +87,19 @@ NAMES: dict[str, str] = {
 
 
 def is_silent(char: str) -> bool:
-    """Whether a character is never read: a SILENT mark, a space, a control or format character."""
-    return char in SILENT or char.isspace() or unicodedata.category(char)[0] in "CZ"
+    """Whether a character is never read alone: a SILENT mark, a space, a control or format
+    character, or a combining mark with no letter before it (an accent on nothing)."""
+    return char in SILENT or char.isspace() or unicodedata.category(char)[0] in "CZM"
 
 
 def is_letter(char: str) -> bool:
     """Letters and combining marks: read as part of their word."""
     return unicodedata.category(char)[0] in "LM"
+
+
+def starts_word(char: str) -> bool:
+    """A letter: a word starts there (a combining mark only continues one)."""
+    return unicodedata.category(char)[0] == "L"
 
 
 def name_of(char: str) -> str:
