@@ -202,7 +202,7 @@ def replace_sentence(source: ScriptSource, index: int, new_text: str, plan: Plan
     at = [i for i, reading in enumerate(before) if reading[1]][index]
     rest = len(before) - at - 1
     middle = after[at: len(after) - rest]
-    def read(readings: list[tuple[int, str, int | None, bool]]) -> list[tuple[str, int | None, bool]]:
+    def read(readings: list[tuple[int, str, int | None]]) -> list[tuple[str, int | None]]:
         return [reading[1:] for reading in readings]
 
     if (len(after) < at + rest + 1 or read(after[:at]) != read(before[:at])
@@ -216,13 +216,14 @@ def replace_sentence(source: ScriptSource, index: int, new_text: str, plan: Plan
     return Edit(raw.encode("utf-8"), tuple(planned[first:first + len(middle)]), index)
 
 
-def _readings(episode: Episode) -> list[tuple[int, str, int | None, bool]]:
+def _readings(episode: Episode) -> list[tuple[int, str, int | None]]:
     """What decides how each utterance of an episode is read, in order: its block, the sentence
-    (empty for a block that is only a pause), the block's pause and whether it ends the block."""
-    found: list[tuple[int, str, int | None, bool]] = []
+    (empty for a block that is only a pause) and the pause after it (-1: the voice's sentence
+    pause; None: the paragraph pause)."""
+    found: list[tuple[int, str, int | None]] = []
     for number, block in enumerate(episode.blocks):
         sentences = split_sentences(block.text) or [(0, "")]
-        found += [(number, " ".join(sentence.split()), block.pause_after_ms, index == len(sentences) - 1)
+        found += [(number, " ".join(sentence.split()), block.pause_after_ms if index == len(sentences) - 1 else -1)
                   for index, (_, sentence) in enumerate(sentences)]
     return found
 

@@ -18,6 +18,11 @@ from ..files import LOCK_NAME
 from ..plan import BuildOptions
 from ..project import Project
 
+STUDIO_BUILD = BuildOptions(jobs=1)
+"""Builds run in the studio's process: its voice is loaded already, and a one-sentence rebuild pays
+for no worker. (Worker processes are started with Ctrl-C ignored, which only the main thread can
+arrange, and the studio's main thread serves the page.)"""
+
 
 def lock_holder(out_dir: Path) -> str | None:
     """Who holds the output lock now, as its holder wrote it (`pid 123, user ann on host, since
@@ -76,8 +81,8 @@ class BuildRunner:
     def _run(self, targets: list[str]) -> None:
         done: dict[str, Any] = {"event": "done", "failed": True}
         try:
-            with SPEAKING:  # an inline build speaks with this process's voice
-                report = build(self.project, targets, BuildOptions(), self._emit)
+            with SPEAKING:  # the build speaks with this process's voice, kept loaded
+                report = build(self.project, targets, STUDIO_BUILD, self._emit)
             done = {"event": "done", "failed": report.failed or bool(report.failed_gates),
                     "results": [{"label": s.job.label, "status": r.status, "error": r.error}
                                 for s, r in zip(report.steps, report.results)],
