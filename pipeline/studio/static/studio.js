@@ -175,14 +175,16 @@
   // -- pronunciation ------------------------------------------------------------------------
 
   function openPronounce(item, word) {
+    if (pronouncing) pronouncing.classList.remove("pronouncing");
     pronouncing = item;
+    item.classList.add("pronouncing");
     const panel = document.getElementById("pronounce");
     panel.hidden = false;
     document.getElementById("pronounce-sentence").textContent = +item.dataset.index + 1;
+    document.getElementById("pronounce-text").textContent = item.querySelector(".text").textContent;
     if (word) document.getElementById("pronounce-word").value = word;
     document.getElementById("pronounce-reading").textContent = "";
     document.getElementById("affected").textContent = "";
-    item.after(panel);
     (word ? document.getElementById("pronounce-say") : document.getElementById("pronounce-word")).focus();
   }
 
@@ -333,11 +335,47 @@
       log.append(line);
       if (event.event === "done") {
         events.close();
-        section.dataset.done = event.failed ? "failed" : "ok";
         say(event.failed ? "the build failed" : "built", event.failed ? "error" : "");
-        if (!event.failed) setTimeout(() => location.reload(), 300);
+        const refreshed = label ? refreshEpisode() : refreshIndex();
+        refreshed.catch(error => say(error.message, "error"))
+          .finally(() => { section.dataset.done = event.failed ? "failed" : "ok"; });
       }
     };
+  }
+
+  async function refreshEpisode() {
+    // The page as the build left it: the new MP3 in the player, each sentence's place in it.
+    const response = await fetch("/episode/" + label + ".json", {credentials: "same-origin"});
+    const data = await response.json();
+    const status = document.getElementById("episode-status");
+    status.textContent = data.status + (data.status === "stale" ? ": " + data.reason : "");
+    status.className = data.status;
+    if (episodePlayer && data.audio && !episodePlayer.src.endsWith(data.audio)) episodePlayer.src = data.audio;
+    main.dataset.version = data.version;
+    for (const sentence of data.sentences) {
+      const item = document.getElementById("sentence-" + sentence.index);
+      if (!item) continue;
+      item.dataset.key = sentence.key || "";
+      item.dataset.audio = sentence.audio || "";
+      item.dataset.start = sentence.start_s === null ? "" : sentence.start_s;
+      item.dataset.end = sentence.end_s === null ? "" : sentence.end_s;
+      item.querySelector("[data-action=play-in-episode]").disabled = sentence.start_s === null;
+    }
+    const approve = document.querySelector("button[data-action=approve]");
+    if (approve) approve.disabled = data.status !== "built";
+  }
+
+  async function refreshIndex() {
+    const data = await (await fetch("/index.json", {credentials: "same-origin"})).json();
+    for (const series of data.series) {
+      for (const row of series.episodes) {
+        const line = document.querySelector(`tr[data-label="${row.label}"]`);
+        if (!line) continue;
+        line.className = row.status + (row.approved ? " approved" : "");
+        line.children[2].textContent = row.status + (row.status === "stale" ? ": " + row.reason : "");
+        line.children[3].textContent = row.approved ? "approved" : "";
+      }
+    }
   }
 
   async function approve(withdraw) {
@@ -368,7 +406,10 @@
       "audition": () => audition(),
       "save-entry": () => saveEntry(),
       "mark": () => saveEdit(pronouncing, {...entry(), version: main.dataset.version}, "mark", null),
-      "close-pronounce": () => { document.getElementById("pronounce").hidden = true; },
+      "close-pronounce": () => {
+        document.getElementById("pronounce").hidden = true;
+        if (pronouncing) pronouncing.classList.remove("pronouncing");
+      },
       "rebuild": () => build([label]),
       "rebuild-affected": () => build(JSON.parse(button.dataset.targets)),
       "build-all": () => build([]),
