@@ -55,9 +55,17 @@ def open_studio(project: Project, host: str = "127.0.0.1", port: int = DEFAULT_P
     return Studio(project, host, listener.getsockname()[1], new_token(), listener)
 
 
-def warm_voice(project: Project) -> None:
-    """Load the default voice in the background, so the first edit is spoken without waiting for it."""
+WARM_MODULES = ("pipeline.audio.master", "pipeline.audio.tempo", "pipeline.plots", "pipeline.tags",
+                "pipeline.sidecars", "pipeline.publish.review", "pipeline.publish.feed", "soundfile")
+"""What a build imports on its way (mastering, the plot, tags, captions, the review page and feed)."""
+
+
+def warm_up(project: Project) -> None:
+    """Load the default voice and import what a build uses, in the background, so the first edit
+    and the first rebuild do not wait for them."""
     def load() -> None:
+        import importlib
+
         from ..commands.audition import voice_named
         from ..engines import load_engine
 
@@ -65,8 +73,10 @@ def warm_voice(project: Project) -> None:
             load_engine(voice_named(project, None))
         except Exception:  # noqa: BLE001 - a voice that cannot load is said when it is first needed
             pass
+        for name in WARM_MODULES:
+            importlib.import_module(name)
 
-    threading.Thread(target=load, name="studio-voice", daemon=True).start()
+    threading.Thread(target=load, name="studio-warm-up", daemon=True).start()
 
 
 def serve(studio: Studio) -> None:
@@ -75,7 +85,7 @@ def serve(studio: Studio) -> None:
 
     config = uvicorn.Config(studio.app(), log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=SHUTDOWN_S)
-    warm_voice(studio.project)
+    warm_up(studio.project)
     try:
         uvicorn.Server(config).run(sockets=[studio.listener])
     finally:
