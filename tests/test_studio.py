@@ -411,6 +411,30 @@ def test_an_edit_into_two_sentences_keeps_every_other_sentence(built):
     assert written[3:] == [s["written"] for s in data["sentences"][2:]]
 
 
+def test_every_sentence_of_the_shipped_scripts_is_found_and_replaced_alone():
+    from pipeline.script_edit import read_source, replace_sentence
+    from pipeline.text import load_lexicon, plan_utterances
+
+    lexicon = load_lexicon(REPO / "voices" / "lexicon.yaml")
+
+    def plan(episode):
+        return plan_utterances(episode, lexicon, 400, 750, 1500)
+
+    checked = 0
+    for script in sorted((REPO / "scripts").glob("*/*.md")):
+        source = read_source(script)
+        written = [u.written for u in plan(parse_episode(script)) if u.spoken]
+        assert len(source.sentences) == len(written) and all(s.span for s in source.sentences), script
+        for index, sentence in enumerate(source.sentences):
+            start, end = sentence.span
+            edit = replace_sentence(source, index, "Replaced here.", plan)
+            text = source.text
+            assert edit.data.decode() == text[:start] + "Replaced here." + text[end:], (script, index)
+            assert [u.written for u in edit.utterances] == ["Replaced here."]
+            checked += 1
+    assert checked > 250
+
+
 # -- pronunciation ------------------------------------------------------------------------------
 
 def test_a_lexicon_entry_is_saved_with_comments_and_order_kept_and_rebuilds_exactly_what_it_changes(built):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from ..cache import CorruptEntry
@@ -34,7 +35,8 @@ _WRITING = threading.Lock()
 class EditConflict(ScriptError):
     """The script changed on disk since the page read it: nothing was written."""
 
-    def __init__(self, message: str, path, line: int | None, yours: str, disk: str | None, version: str):
+    def __init__(self, message: str, path: Path | str | None, line: int | None, yours: str, disk: str | None,
+                 version: str):
         super().__init__(message, path, line)
         self.yours = yours
         """The text the producer wrote."""

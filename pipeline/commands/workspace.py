@@ -165,6 +165,8 @@ class EpisodeView:
     reason: str
     approved: bool
     approved_at: str | None
+    approvable: bool
+    """Built, and its audio up to date: what would be approved is what plays."""
     synthetic: bool
     deterministic: bool
     voice: str
@@ -202,7 +204,9 @@ def episode_view(context: EpisodeContext) -> EpisodeView:
     return EpisodeView(
         job.label, job.episode.title, str(job.episode.path),
         source.version if source is not None else "", status, context.step.reason, context.approved,
-        context.approval.approved_at if context.approved and context.approval else None, context.synthetic,
+        context.approval.approved_at if context.approved and context.approval else None,
+        previous is not None and previous.has_audio and job.out_path.is_file() and not context.stale_audio,
+        context.synthetic,
         context.deterministic, job.voice.name, previous if previous is not None and previous.has_audio else None,
         (previous.file_sha256 or "")[:12] if previous is not None and previous.has_audio else None, sentences,
         problem)

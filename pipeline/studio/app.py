@@ -35,6 +35,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from ..commands import approval, edit, pronunciation
+from ..commands.audition import lexicon_of
 from ..commands.listing import list_episodes
 from ..commands.targets import script_of
 from ..commands.workspace import episode_view, open_episode
@@ -140,8 +141,6 @@ class StudioRoutes:
         return self._page(request, "episode.html", {**data, **self._common()})
 
     def lexicon(self, request: Request) -> Response:
-        from ..commands.audition import lexicon_of
-
         entries = [dataclasses.asdict(e) for e in lexicon_of(self.project).entries]
         return self._page(request, "lexicon.html", {"entries": entries, "path": str(self.project.voices_dir /
                                                                                         pronunciation.LEXICON),

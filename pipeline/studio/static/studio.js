@@ -362,7 +362,7 @@
       item.querySelector("[data-action=play-in-episode]").disabled = sentence.start_s === null;
     }
     const approve = document.querySelector("button[data-action=approve]");
-    if (approve) approve.disabled = data.status !== "built";
+    if (approve) approve.disabled = !data.approvable;
   }
 
   async function refreshIndex() {
