@@ -665,18 +665,26 @@ def test_while_another_build_holds_the_lock_the_page_says_who_and_writes_wait(bu
 
 
 def test_a_command_line_build_is_refused_while_the_studio_builds(built, monkeypatch):
-    monkeypatch.setenv("EPISODES_TONE_DELAY_S", "0.3")
+    monkeypatch.setenv("EPISODES_TONE_DELAY_S", "1.0")
     client = studio(built)
     (built / "scripts" / SERIES / "01-alpha.md").write_text(episode_text(1, "alpha", BODY.replace("ordinary", "odd")))
     started = client.post("/api/build", json={"targets": [f"{SERIES}/01-alpha"]}, headers=ORIGIN)
     assert started.status_code == 200
-    second = client.post("/api/build", json={"targets": []}, headers=ORIGIN)
-    assert second.status_code == 409 and "the studio is building already" in second.json()["error"]
-    result = CliRunner().invoke(cli, ["--project", str(built), "build"])
-    assert result.exit_code == 2 and "another build holds this output folder" in result.output
+    events = []
     with client.stream("GET", "/api/build/events") as stream:
-        done = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
-    assert done[-1]["event"] == "done" and not done[-1]["failed"]
+        for line in stream.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            events.append(json.loads(line[6:]))
+            if events[-1]["event"] == "planned":  # the studio's build holds the lock now
+                second = client.post("/api/build", json={"targets": []}, headers=ORIGIN)
+                assert second.status_code == 409 and "the studio is building already" in second.json()["error"]
+                result = CliRunner().invoke(cli, ["--project", str(built), "build"])
+                assert result.exit_code == 2 and "another build holds this output folder" in result.output
+                assert f"pid {os.getpid()}" in result.output
+            if events[-1]["event"] == "done":
+                break
+    assert events[0]["event"] == "planned" and not events[-1]["failed"]
     assert results(built)["01-alpha.mp3"].synthesized_sentences == 1
 
 
