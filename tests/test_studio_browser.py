@@ -26,7 +26,7 @@ from pipeline.publish_site import publish_project
 from pipeline.state import open_store
 
 from .conftest import REPO, TONE_VOICE
-from .test_studio import SERIES, _write_project
+from .test_studio import SERIES, _write_project, wobbly  # noqa: F401 - wobbly is a fixture
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -43,10 +43,11 @@ def _require_browser():
 
 
 @contextlib.contextmanager
-def running_studio(project: Path) -> Iterator[str]:
+def running_studio(project: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """`episodes studio --port 0` in its own process; yields the address it printed."""
     process = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--project", str(project), "studio",
-                                "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+                                "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                               env=env)
     try:
         line = process.stdout.readline().strip()
         assert re.fullmatch(r"Studio at http://127\.0\.0\.1:\d+/\?token=[\w-]+", line), (line, process.stderr.read())
@@ -144,6 +145,35 @@ def test_hear_edit_rehear_rebuild_approve_and_publish_in_the_browser(tmp_path):
     site = publish_project(Project(project), "https://example.org", None, approved_only=True)
     assert site.episodes == 1
     assert sorted(p.name for p in (project / "out" / "site" / SERIES).glob("*.mp3")) == ["01-alpha.mp3"]
+
+
+def test_another_take_is_heard_picked_and_built_in_the_browser(wobbly, tmp_path):
+    _require_browser()
+    plugin = tmp_path / "plugins" / "wobble_test_engine-1.0.dist-info"  # the wobble voice, for the studio's process
+    plugin.mkdir(parents=True)
+    (plugin / "METADATA").write_text("Metadata-Version: 2.1\nName: wobble-test-engine\nVersion: 1.0\n")
+    (plugin / "entry_points.txt").write_text("[audio_overviews.engines]\nwobble = tests.test_studio:WOBBLE\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin.parent), os.environ.get("PYTHONPATH", "")])}
+    with running_studio(wobbly, env) as url, browser_page(url) as page:
+        page.goto(url.split("?")[0] + f"episode/{SERIES}/01-alpha")
+        item = sentence(page, 2)
+        spoken = item.locator(".text").inner_text()
+        item.get_by_role("button", name="Another take").click()
+        item.locator("ul.takes li").nth(1).wait_for()
+        assert item.locator("ul.takes li").all_inner_texts() == ["take 1 Play Use", "take 2 Play Use"]
+        playing(page, "#sentence-player")
+        item.locator("ul.takes li").nth(1).get_by_role("button", name="Use").click()
+        page.wait_for_selector("#sentence-2 ul.takes li.in-use[data-take='1']")
+        assert "changed: takes" in page.locator("#episode-status").inner_text()
+        log = rebuild(page)
+        assert log[-1] == "done" and page.locator("#episode-status").inner_text() == "built"
+        assert page.problems == []
+    store = open_store(wobbly / "out", write=False)
+    try:
+        entry = store.episodes(SERIES)["01-alpha.mp3"]
+    finally:
+        store.close()
+    assert entry.takes == {spoken: 1} and entry.synthesized_sentences == 0
 
 
 @pytest.fixture(scope="module")

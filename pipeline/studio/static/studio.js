@@ -261,19 +261,19 @@
       }
       list.textContent = "";
       for (const known of take.takes) {
-        const entry = document.createElement("li");
-        entry.dataset.take = known.take;
-        entry.dataset.key = known.key;
-        entry.classList.toggle("in-use", known.take === take.in_use);
-        entry.textContent = "take " + (known.take + 1) + " ";
+        const row = document.createElement("li");
+        row.dataset.take = known.take;
+        row.dataset.key = known.key;
+        row.classList.toggle("in-use", known.take === take.in_use);
+        row.textContent = "take " + (known.take + 1) + " ";
         for (const [action, text] of [["play-take", "Play"], ["pick", "Use"]]) {
           const button = document.createElement("button");
           button.type = "button";
           button.dataset.action = action;
           button.textContent = text;
-          entry.append(button, " ");
+          row.append(button, " ");
         }
-        list.append(entry);
+        list.append(row);
       }
       say("take " + (take.take + 1) + " spoken");
       play("/audio/sentence/" + take.key + ".wav");
@@ -285,8 +285,8 @@
   async function pick(item, take) {
     try {
       const picked = await post(sentenceUrl(item.dataset.index, "pick"), {take: take});
-      for (const entry of item.querySelectorAll("ul.takes li")) {
-        entry.classList.toggle("in-use", +entry.dataset.take === take);
+      for (const row of item.querySelectorAll("ul.takes li")) {
+        row.classList.toggle("in-use", +row.dataset.take === take);
       }
       item.dataset.key = picked.key;
       item.dataset.audio = "/audio/sentence/" + picked.key + ".wav";
