@@ -26,6 +26,7 @@ from pipeline.publish_site import publish_project
 from pipeline.state import open_store
 
 from .conftest import REPO, TONE_VOICE
+from .test_site import axe_violations
 from .test_studio import SERIES, _write_project, wobbly  # noqa: F401 - wobbly is a fixture
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -107,8 +108,10 @@ def test_hear_edit_rehear_rebuild_approve_and_publish_in_the_browser(tmp_path):
     old_version = mp3_version(project, "01-alpha")
     with running_studio(project) as url, browser_page(url) as page:
         assert "token=" not in page.url  # kept out of the address bar once the cookie is set
+        assert axe_violations(page) == []
         page.get_by_role("link", name=f"{SERIES}/01-alpha").click()
         page.wait_for_selector("#sentence-1")
+        assert axe_violations(page) == []
         first_audio = sentence(page, 1).get_attribute("data-audio")
         sentence(page, 1).get_by_role("button", name="Play", exact=True).click()
         playing(page, "#sentence-player")
@@ -223,6 +226,7 @@ def test_a_producer_fixes_a_word_in_the_shipped_series_and_publishes_it_from_the
         assert affected and all("Instruct G P T" in line for line in affected)
         labels = sorted({line.split(",")[0] for line in affected})
         assert label in labels
+        assert axe_violations(page) == []
         page.evaluate("window.scrollTo(0, 0)")  # the panel stays docked at the bottom of the window
         assert page.locator("#pronounce").is_visible()
         page.screenshot(path=str(SCREENSHOT if os.environ.get("EPISODES_UPDATE_SCREENSHOT") == "1"
