@@ -395,12 +395,14 @@ def publish(
     base_url: Optional[str] = typer.Option(None, "--base-url",
                                            help="Public root URL of the site (default: each series' base_url)."),
     to: Optional[Path] = typer.Option(None, "--to", help="Folder to write the site into (default out/site)."),
+    approved_only: bool = typer.Option(False, "--approved-only",
+                                       help="Only episodes approved as they sound now (episodes approve, the studio)."),
 ) -> None:
     """Write the public site: an All Topics page, a topic page per series, the episodes and feeds,
     with absolute URLs, ready to upload as it is."""
     from .publish_site import publish_project
 
-    report = publish_project(state.project, base_url, to)
+    report = publish_project(state.project, base_url, to, approved_only)
     console.print(f"wrote {report.folder}: {len(report.pages)} topic page{'s' if len(report.pages) != 1 else ''}, "
                   f"{report.episodes} episodes ({report.written} files written, {report.unchanged} unchanged, "
                   f"{report.removed} removed)")
@@ -550,6 +552,8 @@ def list_command() -> None:
     table = Table(*columns, box=None, padding=(0, 1), collapse_padding=True, pad_edge=False, header_style="bold")
     for row in listing.rows:
         status = {"missing": "[red]missing[/]", "built": "[green]built[/]", "stale": "[yellow]stale[/]"}[row.status]
+        if row.approved:
+            status = "[green]approved[/]"
         estimate = estimates.get(row.label)
         figures = ("~" + clock(estimate.fitted_s) if estimate else "-", "-", "-", "-")
         entry = row.result
@@ -576,6 +580,38 @@ def list_command() -> None:
 def _finite(value: Any) -> Any:
     """JSON has no infinities: a silent file's loudness is null."""
     return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+@app.command()
+def approve(
+    target: str = typer.Argument(..., help="One episode: SERIES/NN-slug, slug, number or script path."),
+    withdraw: bool = typer.Option(False, "--withdraw", help="Withdraw the episode's approval."),
+) -> None:
+    """Approve an episode's audio as built (it must be up to date); any change that alters the audio
+    leaves it unapproved. `publish --approved-only` publishes only approved episodes."""
+    from .commands.approval import approve as approve_episode
+
+    report = approve_episode(state.project, target, withdraw)
+    console.print(f"{escape(report.label)}: " + (f"approved at {report.approved_at}" if report.approved
+                                                 else "approval withdrawn"), highlight=False)
+
+
+@app.command()
+def studio(
+    port: int = typer.Option(8731, "--port", min=0, max=65535, help="Port to listen on (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
+) -> None:
+    """Open the studio: hear, fix, re-hear, approve and rebuild episodes in the browser. Prints its
+    address (with the token that lets a browser in); Ctrl-C stops it."""
+    from .studio.server import open_studio, serve
+
+    bound = open_studio(state.project, host, port)
+    console.print(f"Studio at {bound.url}", highlight=False, soft_wrap=True)
+    try:
+        serve(bound)
+    except KeyboardInterrupt:
+        pass
+    console.print("studio stopped")
 
 
 @app.command()

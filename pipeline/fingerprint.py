@@ -8,7 +8,9 @@ key also says which input changed:
   sentence cache is keyed on it;
 - plan: an episode's sentences as written and spoken (script, lexicon, pauses, the text code);
 - audio: the spoken sentences and pauses, the voice, every production setting, the sound design and
-  recording, the audio-processing format version and the encoder;
+  recording, the audio-processing format version and the encoder (and the takes the producer
+  picked, for an episode with picks);
+- approval: the audio key and the sentence-cache entries an approved episode was assembled from;
 - tags: every tag value, the track total and the cover's bytes included;
 - sidecars: what captions and the transcript are made from;
 - publish: what a series' manifest export, review page and feed are made from.
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from .engines import sha256_file
+from .outputs import AUDIO
 
 if TYPE_CHECKING:
     from .state import Store
@@ -211,10 +214,13 @@ def sound_digest(design: Any, file_digest: Callable[[Path], str]) -> object:
 
 
 def audio_key(utterances: Sequence[Any], voice: tuple[str, float] | None, production: Any, sound: Any,
-              recording: object, encoder: str, file_digest: Callable[[Path], str]) -> dict[str, str]:
+              recording: object, encoder: str, file_digest: Callable[[Path], str],
+              picks: dict[str, int] | None = None) -> dict[str, str]:
     """The audio stage's key. `voice` is (identity, rate), None for a person's recording, whose
     `recording` digest covers the file and its clean-up; the voice's name and the loudness
-    tolerance (a gate's setting) do not change the sound."""
+    tolerance (a gate's setting) do not change the sound. `picks` (the take the producer picked
+    for sentences, by spoken text) adds a `takes` component, only for an episode with picks, so
+    every other episode's key stays as it was."""
     from .audio import AUDIO_FORMAT
 
     return combine([
@@ -224,7 +230,18 @@ def audio_key(utterances: Sequence[Any], voice: tuple[str, float] | None, produc
         ("sound", sound_digest(sound, file_digest)),
         ("recording", recording),
         ("software", [AUDIO_FORMAT, encoder]),
-    ])
+    ] + ([("takes", sorted(picks.items()))] if picks is not None else []))
+
+
+def approval_fingerprint(result: Any) -> str | None:
+    """The audio an approval is tied to, from a built episode's result (None without audio): its
+    audio key (every input of its sound) and the sentence-cache entries the audio was assembled
+    from (which take of each sentence, at which rate). Any change that alters the audio changes
+    it; re-tagging does not."""
+    if result is None or not result.has_audio:
+        return None
+    text = json.dumps([result.keys.get(AUDIO, {}), list(result.cache_keys)], sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def tags_key(values: Any, file_digest: Callable[[Path | None], str]) -> dict[str, str]:

@@ -94,6 +94,9 @@ class EpisodeJob:
     series says `disclosure: false`)."""
     cleanup: Any = None
     """A recording's CleanupSettings (series < front matter); None for a synthetic episode."""
+    picks: tuple[tuple[str, int], ...] = ()
+    """The take the producer picked (in the studio) for sentences of this episode, by spoken text:
+    over speech QA's takes."""
 
     @property
     def production_record(self) -> dict[str, Any]:
@@ -210,9 +213,10 @@ def recording_digest(episode: Episode, cleanup: Any, memo: Memo) -> object:
 
 def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Catalog, options: BuildOptions,
              memo: Memo, identities: dict[str, tuple[str, KnownDigests]], encoder: str,
-             parsed: dict[str, dict[str, Any]] | None = None) -> EpisodeJob:
+             parsed: dict[str, dict[str, Any]] | None = None, picks: dict[str, int] | None = None) -> EpisodeJob:
     """Resolve one episode: settings layers, voice, sentences, tags and stage fingerprints.
-    `parsed` keeps each series' sound design and clean-up settings, parsed once per build."""
+    `parsed` keeps each series' sound design and clean-up settings, parsed once per build; `picks`
+    are the takes the producer picked for its sentences (None: it has none)."""
 
     series = entry.series
     production = episode_production(series, episode, options.overrides)
@@ -250,15 +254,18 @@ def make_job(project: Project, entry: SeriesEntry, episode: Episode, catalog: Ca
     parsed = parsed if parsed is not None else {}
     sound = episode_sound(entry, episode, parsed.setdefault("sound", {}))
     cleanup = recording_cleanup(entry, episode, parsed.setdefault("cleanup", {})) if episode.audio else None
+    if picks is not None:  # those of sentences the script still says
+        picks = {spoken: take for spoken, take in picks.items() if any(u.spoken == spoken for u in utterances)}
     keys = {
         AUDIO: audio_key(utterances, None if episode.audio is not None else (identity, voice.rate), production,
-                         sound, recording_digest(episode, cleanup, memo), encoder, memo.of),
+                         sound, recording_digest(episode, cleanup, memo), encoder, memo.of, picks),
         TAGS: tags_key(tags, memo.of),
         SIDECARS: sidecars_key(utterances, episode.title, episode.narration, series.narrator, disclosure),
     }
     return EpisodeJob(series, episode, production, voice, identity, voice_digests, utterances, tags,
                       project.series_out(series) / f"{episode.stem}.mp3", keys, warnings, sound, plan_key,
-                      tuple(sorted(options.overrides.items())), series.slug, disclosure, cleanup)
+                      tuple(sorted(options.overrides.items())), series.slug, disclosure, cleanup,
+                      tuple(sorted((picks or {}).items())))
 
 
 def episode_production(series: Series, episode: Episode, overrides: dict[str, object] | None = None) -> Production:
@@ -361,6 +368,7 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
     parsed: dict[str, dict[str, Any]] = {}
     encoder = memo.encoder_version(memo.ffmpeg())
     entries: dict[str, dict[str, EpisodeResult]] = {}
+    picks: dict[str, dict[str, dict[str, int]]] = {}
     steps: list[Step] = []
     warnings: list[str] = list(store.problems)
     broken: set[str] = set()
@@ -381,8 +389,10 @@ def plan_build(project: Project, catalog: Catalog, selection: Selection, options
                 broken.add(series.slug)
                 continue
             entries[series.slug] = store.episodes(series.slug)
+            picks[series.slug] = store.picks(series.slug)
         try:
-            job = make_job(project, entry, episode, catalog, options, memo, identities, encoder, parsed)
+            job = make_job(project, entry, episode, catalog, options, memo, identities, encoder, parsed,
+                           picks[series.slug].get(f"{episode.stem}.mp3"))
         except PipelineError as exc:
             unplanned.add(episode.stem)
             if str(exc) not in {str(e) for e in errors}:  # one bad flag or series setting: said once

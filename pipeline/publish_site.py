@@ -15,9 +15,12 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .files import ensure_folder, output_lock
+from .fingerprint import approval_fingerprint
+from .manifest import EpisodeResult
+from .plan import mp3_matches
 from .project import Catalog, Project, load_catalog
 from .settings import SITE_FOLDER
-from .state import open_store
+from .state import Approval, open_store
 from .urls import check_base_url
 from .publish.site import SiteReport, publish_site
 
@@ -26,9 +29,11 @@ RECORDS_FOLDER = ".sites"
 SOUND_KEYS = ("intro", "outro", "bed")
 
 
-def publish_project(project: Project, base_url: str | None, to: Path | None) -> SiteReport:
-    """Write the site for every series under scripts/ (only built episodes appear), holding the
-    output lock so no build changes the files being copied."""
+def publish_project(project: Project, base_url: str | None, to: Path | None,
+                    approved_only: bool = False) -> SiteReport:
+    """Write the site for every series under scripts/ (only built episodes appear; with
+    `approved_only`, only those whose approval holds for their audio as built), holding the output
+    lock so no build changes the files being copied."""
     if base_url is not None:
         base_url = check_base_url(base_url, "--base-url")
     catalog = load_catalog(project)
@@ -43,10 +48,23 @@ def publish_project(project: Project, base_url: str | None, to: Path | None) -> 
         store = open_store(project.out_dir)
         try:
             series_list = [(entry.series, entry.episodes, store.episodes(entry.series.slug)) for entry in catalog.series]
+            if approved_only:
+                series_list = [(series, episodes, _approved(store.approvals(series.slug), results,
+                                                            project.series_out(series)))
+                               for series, episodes, results in series_list]
         finally:
             store.close()
         return publish_site(series_list, project.out_dir, target, base_url or "", staging,
                             site_record(project, target))
+
+
+def _approved(approvals: dict[str, Approval], results: dict[str, EpisodeResult],
+              folder: Path) -> dict[str, EpisodeResult]:
+    """The results whose approval holds: the approved fingerprint is that of the audio as built,
+    and the MP3 in `folder` is the one built."""
+    return {file: result for file, result in results.items()
+            if file in approvals and approvals[file].audio_sha256 == approval_fingerprint(result)
+            and mp3_matches(folder / file, result)}
 
 
 def site_record(project: Project, target: Path) -> Path:

@@ -466,7 +466,13 @@ def _refuse_control_characters(text: str, path: Path) -> None:
 
 def parse_episode(path: Path) -> Episode:
     """Parse one script; every problem raises ScriptError naming the file and line."""
-    text = read_text(path, ScriptError).replace("\r\n", "\n").lstrip("\ufeff")
+    return parse_script(read_text(path, ScriptError), path)
+
+
+def parse_script(text: str, path: Path) -> Episode:
+    """Parse a script's text as if it were the file at `path` (the studio checks an edit before
+    writing it): the same errors, naming `path` and the line."""
+    text = text.replace("\r\n", "\n").lstrip("\ufeff")
     _refuse_control_characters(text, path)
     front, body, body_line = _split_front_matter(text, path)
     data = parse_yaml_mapping(front, path, first_line=2, error=ScriptError)

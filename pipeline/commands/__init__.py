@@ -9,4 +9,9 @@ studio). A command takes typed options, returns a typed report, tells its progre
     master   any recording mastered like an episode
     cache    the sentence cache's size and pruning
     audition what a voice makes of a phrase; the lexicon and its audit
+    approval the producer's sign-off on an episode's audio (`episodes approve`)
+    workspace one episode as the studio sees it: planned now, with the store's knowledge
+    edit     one sentence edited and spoken again; takes and picks (the studio)
+    pronunciation  a respelling auditioned, the sentences an entry changes, lexicon saves
+    targets  `series/NN-slug` names as build targets
 """

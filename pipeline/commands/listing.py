@@ -1,4 +1,4 @@
-"""`episodes list`: every episode with its status and measured figures, from the store."""
+"""`episodes list`: every episode with its status, approval and measured figures, from the store."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from ..errors import PipelineError
 from ..manifest import EpisodeResult
 from ..plan import BuildOptions
 from ..project import Project
+from ..state import open_store
+from .approval import holds
 from .build import dry_run
 
 
@@ -22,6 +24,8 @@ class EpisodeRow:
     """Why a stale episode would be rebuilt."""
     result: EpisodeResult | None
     """Its last result with audio, for the figures."""
+    approved: bool = False
+    """Built, up to date, and approved by the producer as it sounds now (`episodes approve`, the studio)."""
 
 
 @dataclass
@@ -34,6 +38,11 @@ class Listing:
 def list_episodes(project: Project) -> Listing:
     plan = dry_run(project, [], BuildOptions())
     listing = Listing(warnings=plan.warnings, errors=plan.errors)
+    store = open_store(project.out_dir, write=False)
+    try:
+        approvals = {slug: store.approvals(slug) for slug in {s.job.series.slug for s in plan.steps}}
+    finally:
+        store.close()
     for step in plan.steps:
         job, entry = step.job, step.previous
         if not job.out_path.exists():
@@ -43,5 +52,6 @@ def list_episodes(project: Project) -> Listing:
         else:
             status = "stale"
         figures = entry if entry is not None and entry.has_audio else None
-        listing.rows.append(EpisodeRow(job.label, job.episode.title, status, step.reason, figures))
+        approved = status == "built" and holds(approvals[job.series.slug].get(job.file), entry)
+        listing.rows.append(EpisodeRow(job.label, job.episode.title, status, step.reason, figures, approved))
     return listing

@@ -162,8 +162,9 @@ class AudioStage:
         return previous is not None and previous.keys.get(AUDIO, {}).get("voice") == step.job.keys[AUDIO]["voice"]
 
     def _takes(self, step: Step) -> dict[str, int]:
-        """The takes the previous build chose (speech QA), kept while the voice is the same."""
-        return dict(step.previous.takes) if self._same_voice(step) else {}
+        """The takes the previous build chose (speech QA), kept while the voice is the same, under
+        the takes the producer picked."""
+        return {**(step.previous.takes if self._same_voice(step) else {}), **dict(step.job.picks)}
 
     def _start_factor(self, step: Step) -> float:
         """The rate factor the previous build fitted to, when its voice is the same: its sentences

@@ -4,9 +4,9 @@ Embedded, from the standard library, in WAL mode: a build records each episode's
 small transaction whose cost does not depend on the size of the series, readers (`list`, the
 studio) never wait for a writer, and a build killed at any moment leaves every transaction it
 committed and nothing of the one it was in. It holds the episodes' results (their stage keys
-included), each series' publishing state, the memo (file checksums, sentence plans, checks passed)
-and the producer's approvals. `out/<series>/manifest.json` is an export of it, written at the end
-of a build; the store is the truth.
+included), each series' publishing state, the memo (file checksums, sentence plans, checks passed),
+the producer's approvals and the takes the producer picked in the studio. `out/<series>/manifest.json`
+is an export of it, written at the end of a build; the store is the truth.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS memo_checks (key TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS approvals (
     series TEXT NOT NULL, file TEXT NOT NULL, audio_sha256 TEXT NOT NULL, approved_at TEXT NOT NULL,
     PRIMARY KEY (series, file));
+CREATE TABLE IF NOT EXISTS picks (
+    series TEXT NOT NULL, file TEXT NOT NULL, spoken TEXT NOT NULL, take INTEGER NOT NULL, picked_at TEXT NOT NULL,
+    PRIMARY KEY (series, file, spoken));
 """
 
 
@@ -153,6 +156,7 @@ class Store:
         with self.transaction() as db:
             db.execute("DELETE FROM episodes WHERE series = ? AND file = ?", (series, file))
             db.execute("DELETE FROM approvals WHERE series = ? AND file = ?", (series, file))
+            db.execute("DELETE FROM picks WHERE series = ? AND file = ?", (series, file))
             self._touch(db, series)
 
     @staticmethod
@@ -194,6 +198,21 @@ class Store:
     def withdraw(self, series: str, file: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM approvals WHERE series = ? AND file = ?", (series, file))
+
+    # -- takes the producer picked (the studio) ------------------------------------------------
+
+    def picks(self, series: str) -> dict[str, dict[str, int]]:
+        """The take picked for each sentence (by its spoken text), by MP3 file name. A pick of
+        take 0 is kept: it says the producer chose the first take over speech QA's."""
+        found: dict[str, dict[str, int]] = {}
+        for file, spoken, take in self._rows("SELECT file, spoken, take FROM picks WHERE series = ? "
+                                             "ORDER BY file, spoken", (series,)):
+            found.setdefault(file, {})[spoken] = take
+        return found
+
+    def pick(self, series: str, file: str, spoken: str, take: int, picked_at: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO picks VALUES (?, ?, ?, ?, ?)", (series, file, spoken, take, picked_at))
 
     # -- the memo (see fingerprint.Memo) ------------------------------------------------------
 
