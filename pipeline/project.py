@@ -170,3 +170,15 @@ def select(catalog: Catalog, targets: list[str]) -> Selection:
         errors.append(ScriptError(f"no episode matches {target!r} (give SERIES/NN-slug, as `episodes list` shows, "
                                   "or a slug, number or script path)"))
     return Selection(chosen, errors, whole_series=not targets)
+
+
+def one_episode(catalog: Catalog, target: str) -> tuple[SeriesEntry, Episode]:
+    """The one episode a name gives (`series/NN-slug`, or any form `select` takes); an unknown name
+    is the selection's error, an ambiguous one lists its matches."""
+    selection = select(catalog, [target])
+    if selection.errors:
+        raise selection.errors[0]
+    if len(selection.episodes) != 1:
+        names = ", ".join(f"{entry.series.slug}/{episode.stem}" for entry, episode in selection.episodes)
+        raise PipelineError(f"{target!r} matches {len(selection.episodes)} episodes ({names}); name one of them")
+    return selection.episodes[0]

@@ -27,7 +27,11 @@ from pipeline.state import open_store
 
 from .conftest import REPO, TONE_VOICE
 from .test_site import axe_violations
-from .test_studio import SERIES, _write_project, wobbly  # noqa: F401 - wobbly is a fixture
+from . import test_studio
+from .test_studio import SERIES, _write_project
+
+wobbly = test_studio.wobbly
+"""The wobble voice's project (a fixture of test_studio's, shared)."""
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -22,7 +22,6 @@ from ..plan import BuildOptions, mp3_matches
 from ..project import Project
 from ..state import Approval, open_store
 from .build import dry_run
-from .targets import script_target
 
 
 def holds(approval: Approval | None, result: EpisodeResult | None) -> bool:
@@ -42,7 +41,7 @@ class ApprovalReport:
 def approve(project: Project, target: str, withdraw: bool = False) -> ApprovalReport:
     """Approve one episode's audio as built (or withdraw its approval). The episode must be built
     and its audio up to date: what is approved is what was heard. Holds the output lock."""
-    plan = dry_run(project, [script_target(project, target)], BuildOptions())
+    plan = dry_run(project, [target], BuildOptions())
     if plan.errors:
         raise plan.errors[0]
     if len(plan.steps) != 1:

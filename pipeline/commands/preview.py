@@ -11,14 +11,13 @@ import dataclasses
 
 from ..driver.commits import Driver
 from ..driver.publishing import export_preview
-from ..errors import PipelineError
 from ..events import Emit, ignore
 from ..execute import make_executor
 from ..files import ensure_folder, output_lock
 from ..fingerprint import Memo
 from ..manifest import EpisodeResult
 from ..plan import BuildOptions, EpisodeJob, plan_build
-from ..project import Project, load_catalog, select
+from ..project import Project, load_catalog, one_episode, select
 from ..state import open_store
 
 
@@ -26,12 +25,8 @@ def preview(project: Project, target: str, options: BuildOptions,
             emit: Emit = ignore) -> tuple[EpisodeJob, EpisodeResult]:
     """Build one episode into its series' preview folder; returns its job and its result."""
     catalog = load_catalog(project)
-    selection = select(catalog, [target])
-    if selection.errors:
-        raise selection.errors[0]
-    if len(selection.episodes) != 1:
-        names = ", ".join(f"{entry.series.slug}/{episode.stem}" for entry, episode in selection.episodes)
-        raise PipelineError(f"{target!r} matches {len(selection.episodes)} episodes ({names}); name one of them")
+    entry, episode = one_episode(catalog, target)
+    selection = select(catalog, [str(episode.path)])
     ensure_folder(project.out_dir)
     with output_lock(project.out_dir):
         store = open_store(project.out_dir)

@@ -17,12 +17,11 @@ from ..fingerprint import Memo, sentence_key
 from ..manifest import EpisodeResult
 from ..outputs import AUDIO
 from ..plan import BuildOptions, EpisodeJob, Step, plan_build
-from ..project import Catalog, Project, load_catalog, select
+from ..project import Catalog, Project, load_catalog, one_episode, select
 from ..script_edit import ScriptSource, read_source
 from ..state import Approval, open_store
 from ..text import Utterance, plan_utterances
 from .approval import holds
-from .targets import script_of
 
 MAX_TAKES = 9
 """Takes of one sentence the studio keeps track of (take 0 is the first)."""
@@ -109,7 +108,7 @@ class EpisodeContext:
 def open_episode(project: Project, label: str) -> EpisodeContext:
     """Plan one episode as a build would now (nothing written)."""
     catalog = load_catalog(project)
-    selection = select(catalog, [script_of(catalog, label)])
+    selection = select(catalog, [str(one_episode(catalog, label)[1].path)])
     store = open_store(project.out_dir, write=False)
     try:
         plan = plan_build(project, catalog, selection, BuildOptions(), Memo(store), store)

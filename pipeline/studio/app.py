@@ -37,11 +37,10 @@ from starlette.templating import Jinja2Templates
 from ..commands import approval, edit, pronunciation
 from ..commands.audition import lexicon_of
 from ..commands.listing import list_episodes
-from ..commands.targets import script_of
 from ..commands.workspace import episode_view, open_episode
 from ..durations import clock
 from ..errors import LockedError, PipelineError
-from ..project import Project, load_catalog
+from ..project import Project, load_catalog, one_episode
 from .builds import BuildRunner, lock_holder
 from .guard import Guard
 
@@ -186,7 +185,7 @@ class StudioRoutes:
         """The episode a route names, known to the catalogue (404 otherwise): nothing else is served."""
         label = f"{request.path_params['series']}/{request.path_params['stem']}"
         try:
-            script_of(load_catalog(self.project), label)
+            one_episode(load_catalog(self.project), label)
         except PipelineError:
             raise HTTPException(404, f"no episode {label}") from None
         return label
@@ -259,7 +258,7 @@ class StudioRoutes:
             if not isinstance(labels, list) or not all(isinstance(t, str) for t in labels):
                 raise BadInput("`targets` must be a list of episodes (series/NN-slug)")
             catalog = load_catalog(self.project)
-            self.runner.start([script_of(catalog, label) for label in labels], labels)
+            self.runner.start([str(one_episode(catalog, label)[1].path) for label in labels], labels)
             return {"started": True, "targets": labels}
 
         return await self._call(request, start)
