@@ -327,3 +327,15 @@ def test_ctrl_c_stops_cleanly_and_manifest_feed_and_files_agree(project, tone_en
     feed = (folder / "feed.xml").read_text()
     for name, entry in entries.items():
         assert f'length="{entry["file_bytes"]}"' in feed  # the feed describes the files as they are
+
+
+def test_a_build_in_another_thread_uses_worker_processes(project, tone_engine):
+    """The studio builds from a thread: worker processes must start there too (signal handlers can
+    only be set in the main thread)."""
+    import threading
+
+    found: list = []
+    thread = threading.Thread(target=lambda: found.append(run(project, jobs=2)))
+    thread.start()
+    thread.join(timeout=120)
+    assert found and not found[0].failed and found[0].executor == "2 worker processes"

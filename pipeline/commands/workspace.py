@@ -13,6 +13,7 @@ from typing import Any
 
 from ..engines import spec_of
 from ..errors import PipelineError, ScriptError
+from ..driver.audio import start_factor, start_takes
 from ..fingerprint import Memo, sentence_key
 from ..manifest import EpisodeResult
 from ..outputs import AUDIO
@@ -61,21 +62,13 @@ class EpisodeContext:
         return self.job.episode.audio is None
 
     @property
-    def same_voice(self) -> bool:
-        previous = self.previous
-        return previous is not None and previous.keys.get(AUDIO, {}).get("voice") == self.job.keys[AUDIO]["voice"]
-
-    @property
     def rate(self) -> float:
-        """The engine rate the next build starts from: the voice's own, times the factor the
-        episode was last fitted to (while its voice is the same)."""
-        factor = (self.previous.rate_factor or 1.0) if self.same_voice and self.previous is not None else 1.0
-        return self.job.voice.rate * factor
+        """The engine rate the next build starts from (as the build's audio stage decides it)."""
+        return self.job.voice.rate * start_factor(self.step)
 
     def take_of(self, spoken: str) -> int:
         """The take the next build uses: the producer's pick, else speech QA's, else the first."""
-        qa = self.previous.takes if self.same_voice and self.previous is not None else {}
-        return self.picks.get(spoken, qa.get(spoken, 0))
+        return {**start_takes(self.step), **self.picks}.get(spoken, 0)
 
     def key_of(self, spoken: str, take: int | None = None) -> str:
         return sentence_key(self.job.voice_identity, spoken, self.rate, self.take_of(spoken) if take is None else take)

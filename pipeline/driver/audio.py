@@ -84,6 +84,24 @@ class _Task:
     """Runs lost with their whole node (not the task's fault: not counted as tries)."""
 
 
+def same_voice(step: Step) -> bool:
+    """Whether the episode's last build was spoken by the voice it has now."""
+    previous = step.previous
+    return previous is not None and previous.keys.get(AUDIO, {}).get("voice") == step.job.keys[AUDIO]["voice"]
+
+
+def start_takes(step: Step) -> dict[str, int]:
+    """The takes a build starts from: those the previous build chose (speech QA), kept while the
+    voice is the same, under the takes the producer picked."""
+    return {**(step.previous.takes if same_voice(step) else {}), **dict(step.job.picks)}
+
+
+def start_factor(step: Step) -> float:
+    """The rate factor a build starts from: the one the previous build fitted to, when its voice is
+    the same; its sentences are then all cache hits, and an edit re-synthesizes only the edited one."""
+    return step.previous.rate_factor or 1.0 if same_voice(step) else 1.0
+
+
 class AudioStage:
     """Speaks, fits and finishes the episodes whose audio must be made, streaming them to `commit`."""
 
@@ -143,8 +161,8 @@ class AudioStage:
         """Start episodes while fewer than `window` are in flight."""
         while self.pending and len(self.active) < self.window:
             step = self.pending.popleft()
-            episode = _Episode(step, self._start_factor(step), warnings=list(step.job.warnings),
-                               takes=self._takes(step))
+            episode = _Episode(step, start_factor(step), warnings=list(step.job.warnings),
+                               takes=start_takes(step))
             self.active.append(episode)
             start = self._recorded if step.job.episode.audio is not None else self._request_round
             self._guarded([episode], lambda: start(episode))
@@ -155,21 +173,6 @@ class AudioStage:
         self.active = [e for e in self.active if e is not episode]
         needed = {(key, e.job.production.max_pause_ms) for e in self.active for key in e.keys}
         self.clips = {memo: clip for memo, clip in self.clips.items() if memo in needed}
-
-    @staticmethod
-    def _same_voice(step: Step) -> bool:
-        previous = step.previous
-        return previous is not None and previous.keys.get(AUDIO, {}).get("voice") == step.job.keys[AUDIO]["voice"]
-
-    def _takes(self, step: Step) -> dict[str, int]:
-        """The takes the previous build chose (speech QA), kept while the voice is the same, under
-        the takes the producer picked."""
-        return {**(step.previous.takes if self._same_voice(step) else {}), **dict(step.job.picks)}
-
-    def _start_factor(self, step: Step) -> float:
-        """The rate factor the previous build fitted to, when its voice is the same: its sentences
-        are then all cache hits, and an edit re-synthesizes only the edited sentence."""
-        return step.previous.rate_factor or 1.0 if self._same_voice(step) else 1.0
 
     def _dispatch(self) -> None:
         while len(self.running) < self.executor.capacity and (self.finish_queue or self.speak_queue):

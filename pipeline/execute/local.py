@@ -122,11 +122,14 @@ class LocalExecutor:
         ours, theirs = self._context.Pipe()
         process = self._context.Process(target=_serve, args=(theirs, self._threads, os.getpid()), daemon=True,
                                         name="episodes-worker")
-        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child starts ignoring Ctrl-C too
-        try:
-            process.start()
-        finally:
-            signal.signal(signal.SIGINT, interrupt)
+        if threading.current_thread() is not threading.main_thread():
+            process.start()  # (a build in the studio's thread: the child ignores Ctrl-C itself, in _serve)
+        else:
+            interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child starts ignoring Ctrl-C too
+            try:
+                process.start()
+            finally:
+                signal.signal(signal.SIGINT, interrupt)
         theirs.close()
         worker = _Worker(process, ours)
         self._workers.append(worker)
