@@ -21,7 +21,9 @@ from .settings import Production, Series
 if TYPE_CHECKING:
     import numpy as np
 
+    from .manifest import EpisodeResult
     from .publish.problems import Problem
+    from .script import Episode
 
     from .audio.loudness import LoudnessReport
 
@@ -184,3 +186,21 @@ def quality_gates(scores: dict[str, float]) -> dict[str, Gate]:
     return {file: Gate(file, "quality score", overall >= median - MOS_BELOW_MEDIAN,
                        f"DNSMOS overall {overall:.2f}, series median {median:.2f} (at most {MOS_BELOW_MEDIAN:g} below)")
             for file, overall in scores.items()}
+
+
+def disclosure_gates(series: Series, episodes: list[Episode], results: dict[str, EpisodeResult]) -> list[Gate]:
+    """A synthetic episode's audio must end with the series' disclosure sentence (as built)."""
+    from .disclosure import disclosure_text, is_synthetic
+
+    wanted = disclosure_text(series)
+    if wanted is None:
+        return []
+    gates = []
+    for episode in episodes:
+        result = results.get(f"{episode.stem}.mp3")
+        if not is_synthetic(episode) or result is None or not result.has_audio:
+            continue
+        said = result.disclosure == wanted
+        gates.append(Gate(f"{episode.stem}.mp3", "disclosure", said, "the synthetic voice is disclosed in the audio"
+                          if said else "the audio does not end with the series' disclosure sentence; run episodes build"))
+    return gates

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import PipelineError
 from ..events import Emit, Progress, ignore
 from ..execute import NODE_RERUNS, default_workers, make_executor
-from ..disclosure import disclosure_text, is_synthetic
-from ..gates import Gate, feed_gates, problem_gates, tag_gates
+from ..disclosure import is_synthetic
+from ..gates import Gate, disclosure_gates, feed_gates, problem_gates, tag_gates
 from ..manifest import EpisodeResult
 from ..plan import AUDIO, BuildOptions, EpisodeJob, episode_production
 from ..project import Catalog, Project, load_catalog
@@ -123,7 +123,7 @@ def check(project: Project, options: CheckOptions = CheckOptions(), emit: Emit =
                 audits.append(_Audit(path, production, extra_s))
             report.gates += tag_gates(sorted(folder.glob("*.mp3")), entry.series, entry.scripts)
             gates, warnings = feed_gates(folder)
-            report.gates += gates + _disclosed_audio(entry.series, entry.episodes, results, folder)
+            report.gates += gates + disclosure_gates(entry.series, entry.episodes, results)
             report.warnings += warnings
             _add(report, _published_problems(entry.series, entry.episodes, folder))
         for site in published_sites(project):
@@ -152,23 +152,6 @@ def _add(report: CheckReport, problems: list[Problem]) -> None:
 def _built(episodes: list[Episode], folder: Path) -> dict[str, bool]:
     """Each built episode's stem, and whether a voice engine spoke it."""
     return {e.stem: is_synthetic(e) for e in episodes if (folder / f"{e.stem}.mp3").is_file()}
-
-
-def _disclosed_audio(series: Series, episodes: list[Episode], results: dict[str, EpisodeResult],
-                     folder: Path) -> list[Gate]:
-    """A synthetic episode's audio must end with the series' disclosure sentence."""
-    wanted = disclosure_text(series)
-    if wanted is None:
-        return []
-    gates = []
-    for episode in episodes:
-        result = results.get(f"{episode.stem}.mp3")
-        if not is_synthetic(episode) or result is None or not result.has_audio:
-            continue
-        said = result.disclosure == wanted
-        gates.append(Gate(f"{episode.stem}.mp3", "disclosure", said, "the synthetic voice is disclosed in the audio"
-                          if said else "the audio does not end with the series' disclosure sentence; run episodes build"))
-    return gates
 
 
 def _published_problems(series: Series, episodes: list[Episode], folder: Path) -> list[Problem]:

@@ -20,6 +20,7 @@ from ..cover import Cover, published_cover
 from ..disclosure import is_synthetic, with_disclosure
 from ..durations import clock, iso_duration
 from ..files import write_if_changed
+from ..outputs import BESIDE_MP3
 
 if TYPE_CHECKING:  # settings may check base URLs: no import cycle at run time
     from ..manifest import EpisodeResult
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # settings may check base URLs: no import cycle at run time
     from ..settings import Series
 
 
-PUBLISHED_SIDECARS = (".vtt", ".srt", ".txt")
+PUBLISHED_SIDECARS = tuple(o.suffix for o in BESIDE_MP3 if o.published)
 """Captions and transcript that the feed and the site link beside every MP3."""
 
 

@@ -28,6 +28,7 @@ from ..durations import whole_seconds
 from ..errors import ConfigError
 from ..files import write_if_changed
 from ..manifest import EpisodeResult
+from ..outputs import TRANSCRIPTS
 from ..script import Episode
 from ..settings import Series
 from ..urls import check_base_url
@@ -39,9 +40,6 @@ ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 """Podcasting 2.0's namespace for `podcast:guid` (UUIDv5 of the feed URL)."""
 FEED_NAME = "feed.xml"
-TRANSCRIPTS = ((".vtt", "text/vtt", "captions"), (".srt", "application/x-subrip", "captions"),
-               (".txt", "text/plain", None))
-"""Sidecar suffix, MIME type and `rel` of each `podcast:transcript` link."""
 AI_CONTENT = "ai-content"
 """`podcast:txt purpose=` of the machine-readable AI disclosure (true when a voice engine narrates)."""
 
@@ -186,7 +184,7 @@ def render_feed(series: Series, published: list[PublishedEpisode], series_url: s
         tags.tag("episode", str(item.episode.number))
         if disclosed and item.synthetic:
             tags.tag("txt", "true", purpose=AI_CONTENT)
-        for suffix, mime, rel in TRANSCRIPTS:
+        for suffix, mime, rel in ((o.suffix, o.mime, o.rel) for o in TRANSCRIPTS):
             tags.tag("transcript", url=f"{series_url}{item.episode.stem}{suffix}", type=mime,
                      language=series.language, **({"rel": rel} if rel else {}))
     return feed.rss_str(pretty=True)
