@@ -22,15 +22,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.audio.codec import decode  # noqa: E402
-from pipeline.engines import load_engine  # noqa: E402
-from pipeline.commands.build import dry_run  # noqa: E402
-from pipeline.plan import BuildOptions  # noqa: E402
-from pipeline.project import Project, load_catalog  # noqa: E402
-from pipeline.speech_check import sentences_of  # noqa: E402
-from pipeline.qa.asr import TEMPO, Clip, load_asr, transcribe_many  # noqa: E402
-from pipeline.qa.check import EpisodeSpeech, check_speech  # noqa: E402
-from pipeline.qa.score import Sentence, summarise  # noqa: E402
+from pipeline.audio.codec import decode
+from pipeline.commands.build import dry_run
+from pipeline.engines import load_engine
+from pipeline.plan import BuildOptions
+from pipeline.project import Project, load_catalog
+from pipeline.qa.asr import TEMPO, Clip, load_asr, transcribe_many
+from pipeline.qa.check import EpisodeSpeech, check_speech
+from pipeline.qa.score import Sentence, summarise
+from pipeline.speech_check import sentences_of
 
 TARGET_SHARE = 0.25
 """Issue 12: checking the series may cost at most this share of a cold build."""

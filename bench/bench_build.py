@@ -32,12 +32,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.audio.codec import ffmpeg_path  # noqa: E402
-from pipeline.engines import load_engine  # noqa: E402
-from pipeline.fingerprint import Memo  # noqa: E402
-from pipeline.plan import BuildOptions, plan_build  # noqa: E402
-from pipeline.project import Project, load_catalog, select  # noqa: E402
-from pipeline.state import Store  # noqa: E402
+import itertools
+
+from pipeline.audio.codec import ffmpeg_path
+from pipeline.engines import load_engine
+from pipeline.fingerprint import Memo
+from pipeline.plan import BuildOptions, plan_build
+from pipeline.project import Project, load_catalog, select
+from pipeline.state import Store
 
 SERIES = "fine-tuning"
 EDITS = [f"so {word}little information is lost." for word in ("", "very ", "truly ", "remarkably ")]
@@ -163,7 +165,7 @@ def main() -> None:
         after = audio_state(project)
         scripts = project / "scripts" / SERIES
         edits, changed_audio = [], []
-        for old, new in zip(EDITS, EDITS[1:]):  # each a sentence never spoken before: synthesised
+        for old, new in itertools.pairwise(EDITS):  # each a sentence never spoken before: synthesised
             edit(scripts / "03-qlora.md", old, new)
             seconds, _, after, audio, files = rebuild(project, after)
             edits.append(seconds)

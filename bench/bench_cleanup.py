@@ -38,13 +38,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.audio.cleanup import CleanupSettings, clean  # noqa: E402
-from pipeline.audio.cleanup.frames import frame_levels, speech_mask  # noqa: E402
-from pipeline.audio.codec import decode, write_wav  # noqa: E402
-from pipeline.audio.dsp import resample, sounding_frames, trim_silence  # noqa: E402
-from pipeline.audio.ffmpeg import ffmpeg_path  # noqa: E402
-from pipeline.audio.loudness import measure  # noqa: E402
-from pipeline.settings import Production  # noqa: E402
+from pipeline.audio.cleanup import CleanupSettings, clean
+from pipeline.audio.cleanup.frames import frame_levels, speech_mask
+from pipeline.audio.codec import decode, write_wav
+from pipeline.audio.dsp import resample, sounding_frames, trim_silence
+from pipeline.audio.ffmpeg import ffmpeg_path
+from pipeline.audio.loudness import measure
+from pipeline.settings import Production
 
 EPISODE = REPO / "scripts" / "fine-tuning" / "03-qlora.md"
 PARAGRAPHS = 4

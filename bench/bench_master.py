@@ -24,20 +24,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.audio.codec import decode, decode_bytes, encode_mp3_bytes, ffmpeg_path, write_wav  # noqa: E402
-from pipeline.audio.dsp import assemble, resample, trim_silence  # noqa: E402
-from pipeline.audio.limiter import level  # noqa: E402
-from pipeline.audio.loudness import integrated_lufs  # noqa: E402
-from pipeline.audio.master import MasterSettings, master_file  # noqa: E402
-from pipeline.settings import MP3_BITRATES_KBPS, MP3_SAMPLE_RATES_HZ, Production  # noqa: E402
+from pipeline.audio.codec import decode, decode_bytes, encode_mp3_bytes, ffmpeg_path, write_wav
+from pipeline.audio.dsp import assemble, resample, trim_silence
+from pipeline.audio.limiter import level
+from pipeline.audio.loudness import integrated_lufs
+from pipeline.audio.master import MasterSettings, master_file
+from pipeline.settings import MP3_BITRATES_KBPS, MP3_SAMPLE_RATES_HZ, Production
 
 EPISODE = REPO / "scripts" / "fine-tuning" / "03-qlora.md"
 COLD_RUN = (

@@ -26,10 +26,11 @@ sys.path.insert(0, str(REPO))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
 os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
 
-from pipeline.build import BuildEvents, BuildReport, build  # noqa: E402
-from pipeline.execute.ray_executor import RayExecutor  # noqa: E402
-from pipeline.plan import BuildOptions  # noqa: E402
-from pipeline.project import Project  # noqa: E402
+from pipeline.build import BuildEvents, BuildReport, build
+
+from pipeline.execute.ray_executor import RayExecutor
+from pipeline.plan import BuildOptions
+from pipeline.project import Project
 
 SERIES = "fine-tuning"
 TARGET_S = 120.0

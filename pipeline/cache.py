@@ -26,9 +26,10 @@ import io
 import json
 import os
 import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .files import create_once, ensure_folder, file_lock, replacing, write_if_changed
@@ -154,14 +155,16 @@ class SentenceCache:
     @contextlib.contextmanager
     def in_use(self) -> Iterator[None]:
         """Held (shared) by a build for its whole run, so no prune deletes entries it is writing."""
-        with file_lock(self.folder / LOCK_NAME, True, "the sentence cache is being pruned ({holder}); try again shortly"):
+        busy = "the sentence cache is being pruned ({holder}); try again shortly"
+        with file_lock(self.folder / LOCK_NAME, True, busy):
             yield
 
     def prune(self, keep: set[str]) -> CacheStats:
         """Delete entries whose key is not in `keep`; returns what was removed. Refused while any
         build (of any project sharing the cache) is running."""
         removed_entries = removed_bytes = 0
-        with file_lock(self.folder / LOCK_NAME, False, "a build is using the sentence cache ({holder}); prune when it ends"):
+        busy = "a build is using the sentence cache ({holder}); prune when it ends"
+        with file_lock(self.folder / LOCK_NAME, False, busy):
             for path in list(self._entries()):
                 if path.stem not in keep:
                     size = path.stat().st_size

@@ -85,7 +85,7 @@ def _cue_breaks(words: list[str]) -> list[int]:
         layer: dict[int, tuple[int, list[int]]] = {}
         for i, (longest, breaks) in best[c - 1].items():
             for j in range(i + 1, reach[i] + 1):
-                candidate = (max(longest, offsets[j] - offsets[i] - 1), breaks + [i])
+                candidate = (max(longest, offsets[j] - offsets[i] - 1), [*breaks, i])
                 if j not in layer or candidate[0] < layer[j][0]:
                     layer[j] = candidate
         best.append(layer)
@@ -105,7 +105,7 @@ def split_cue(cue: Cue, word_starts_s: list[float] | None = None) -> list[Cue]:
     if _fits_cue(words):
         return [cue]
     breaks = _cue_breaks(words)
-    pieces = [" ".join(words[a:b]) for a, b in zip(breaks, breaks[1:] + [len(words)])]
+    pieces = [" ".join(words[a:b]) for a, b in zip(breaks, [*breaks[1:], len(words)])]
     if word_starts_s is not None:
         inner = [min(max(word_starts_s[b], cue.start_s), cue.end_s) for b in breaks[1:]]
         inner = [max(inner[:k + 1]) for k in range(len(inner))]  # never running backwards
@@ -115,7 +115,7 @@ def split_cue(cue: Cue, word_starts_s: list[float] | None = None) -> list[Cue]:
         for piece in pieces[:-1]:
             elapsed += len(piece)
             inner.append(cue.start_s + (cue.end_s - cue.start_s) * elapsed / total)
-    bounds = [cue.start_s] + inner + [cue.end_s]
+    bounds = [cue.start_s, *inner, cue.end_s]
     return [Cue(bounds[k], bounds[k + 1], piece) for k, piece in enumerate(pieces)]
 
 

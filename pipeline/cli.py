@@ -20,7 +20,7 @@ import tempfile
 import threading
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -68,7 +68,7 @@ class Boundary(TyperGroup):
         except KeyboardInterrupt:
             errors.print("[yellow]interrupted:[/] finished episodes are saved; run the same command to resume.")
             raise typer.Exit(_interrupt_code()) from None
-        except Exception as exc:  # noqa: BLE001 - the one boundary: every error becomes one plain line
+        except Exception as exc:
             if state.debug:
                 errors.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
             _say_error(describe(exc))
@@ -102,7 +102,8 @@ state = State()
 
 @app.callback()
 def callback(
-    project: Path = typer.Option(Path("."), "--project", "-C", help="Project folder holding scripts/, voices/ and out/."),
+    project: Path = typer.Option(Path("."), "--project", "-C",
+                                 help="Project folder holding scripts/, voices/ and out/."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks with errors."),
 ) -> None:
     state.project = Project(project.resolve())
@@ -138,6 +139,7 @@ ASR_MODEL = typer.Option(None, "--asr-model", help="faster-whisper model name (a
 JOBS = typer.Option(None, "--jobs", "-j", min=1,
                     help="Worker processes (default: the cores, as memory allows; 1 = this process).")
 EXECUTOR = typer.Option(None, "--executor", help="local (this machine, the default) or ray (a Ray cluster).")
+EPISODES = typer.Argument(None, help="Episodes (SERIES/NN-slug, slug, number or path); none = all.")
 RAY_ADDRESS = typer.Option(None, "--ray-address", help="Ray cluster to join, e.g. auto or HOST:6379 (implies ray).")
 
 
@@ -153,7 +155,8 @@ def _summary_line(result: EpisodeResult) -> str:
     extra = "".join(f"  {c}" for c in changes if c)
     if result.word_error is not None and result.status == "built":
         extra += f"  WER {result.word_error:.2f}"
-    warn = "".join(f"\n    [yellow]warning:[/] {escape(w)}" for w in result.warnings) if result.status == "built" else ""
+    shown = result.warnings if result.status == "built" else []
+    warn = "".join(f"\n    [yellow]warning:[/] {escape(w)}" for w in shown)
     labels = {"built": "[green]built[/]", "retagged": "[cyan]re-tagged[/]", "captioned": "[cyan]re-captioned[/]"}
     return f"{labels.get(result.status, '[dim]up to date[/]')}  {figures}{extra}{warn}"
 
@@ -174,7 +177,8 @@ def _print_gates(failed: list[Gate]) -> None:
     """A table of failed quality gates, if any."""
     if not failed:
         return
-    table = Table("file", "gate", "measured", title=f"{len(failed)} quality gate{'s' if len(failed) > 1 else ''} failed")
+    title = f"{len(failed)} quality gate{'s' if len(failed) > 1 else ''} failed"
+    table = Table("file", "gate", "measured", title=title)
     for gate in failed:
         table.add_row(escape(gate.file), gate.name, escape(gate.detail))
     errors.print(table)
@@ -198,22 +202,24 @@ def _warn(messages: list[str]) -> None:
 
 @app.command("build")
 def build_command(
-    targets: Optional[list[str]] = typer.Argument(None, help="Episodes by slug, number or script path; none = all."),
+    targets: list[str] | None = typer.Argument(None, help="Episodes by slug, number or script path; none = all."),
     force: bool = typer.Option(False, "--force", help="Rebuild even if nothing changed."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be done for each episode, and why."),
-    jobs: Optional[int] = JOBS,
-    executor: Optional[str] = EXECUTOR,
-    ray_address: Optional[str] = RAY_ADDRESS,
-    strict: bool = typer.Option(False, "--strict", help="Fail an episode that cannot be fitted to its duration window."),
-    asr: bool = typer.Option(False, "--asr", help="Check every sentence with speech recognition; retake misheard ones."),
-    asr_model: Optional[str] = ASR_MODEL,
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Public URL of out/<series>/, for the feed."),
-    voice: Optional[str] = VOICE,
-    target_lufs: Optional[float] = TARGET_LUFS,
-    ceiling_dbtp: Optional[float] = CEILING,
-    duration: Optional[float] = DURATION,
-    bitrate: Optional[int] = BITRATE,
-    channels: Optional[int] = CHANNELS,
+    jobs: int | None = JOBS,
+    executor: str | None = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
+    strict: bool = typer.Option(False, "--strict",
+                                help="Fail an episode that cannot be fitted to its duration window."),
+    asr: bool = typer.Option(False, "--asr",
+                             help="Check every sentence with speech recognition; retake misheard ones."),
+    asr_model: str | None = ASR_MODEL,
+    base_url: str | None = typer.Option(None, "--base-url", help="Public URL of out/<series>/, for the feed."),
+    voice: str | None = VOICE,
+    target_lufs: float | None = TARGET_LUFS,
+    ceiling_dbtp: float | None = CEILING,
+    duration: float | None = DURATION,
+    bitrate: int | None = BITRATE,
+    channels: int | None = CHANNELS,
 ) -> None:
     """Build episodes into out/<series>/: MP3s, captions, transcripts, manifest, review page and feed.
 
@@ -305,17 +311,17 @@ def _estimates() -> dict[str, Any]:
 
 @app.command("estimate")
 def estimate_command(
-    targets: Optional[list[str]] = typer.Argument(None, help="Episodes (SERIES/NN-slug, slug, number or path); none = all."),
-    voice: Optional[str] = VOICE,
-    duration: Optional[float] = DURATION,
+    targets: list[str] | None = EPISODES,
+    voice: str | None = VOICE,
+    duration: float | None = DURATION,
 ) -> None:
     """How long each episode will be before any audio is made: as written, and once the duration fit
     has moved its pauses (and, far off, its pace); and how many words to add or cut to land on its
     target (from the voice's pace measured on this project's built episodes)."""
     from .commands.estimate import estimate
 
-    report = estimate(state.project, targets or [], BuildOptions(voice=voice,
-                                                                 overrides=_overrides(None, None, duration, None, None)))
+    options = BuildOptions(voice=voice, overrides=_overrides(None, None, duration, None, None))
+    report = estimate(state.project, targets or [], options)
     table = Table(Column("episode", no_wrap=True), Column("words", justify="right"), Column("written", justify="right"),
                   Column("built", justify="right"), Column("target", justify="right"), Column("change", no_wrap=True),
                   box=None, padding=(0, 1), collapse_padding=True, pad_edge=False, header_style="bold")
@@ -328,7 +334,7 @@ def estimate_command(
         table.add_row(escape(row.label), str(row.words), clock(row.predicted_s), "~" + clock(row.fitted_s),
                       clock(row.target_s), advice)
     console.print(table)
-    for identity, (seconds, count) in report.pace.items():
+    for seconds, count in report.pace.values():
         console.print(f"[dim]pace measured on {count} built episode{'s' if count != 1 else ''}: "
                       f"{60 / seconds:.0f} words a minute[/]")
     if any(not row.measured for row in report.rows):
@@ -341,7 +347,7 @@ def estimate_command(
 
 @app.command("lint")
 def lint_command(
-    targets: Optional[list[str]] = typer.Argument(None, help="Episodes (SERIES/NN-slug, slug, number or path); none = all."),
+    targets: list[str] | None = EPISODES,
 ) -> None:
     """Before building: every token the voice would read in a way a listener could not follow
     (formulas, symbols, unknown acronyms, letters it cannot read), with its line and its reading."""
@@ -366,7 +372,7 @@ def new_series_command(
     slug: str = typer.Argument(..., help="The series' folder name under scripts/ (lower-case, digits, hyphens)."),
     title: str = typer.Option(..., "--title", help="The series' name, e.g. \"GenAI Explained\"."),
     topic: str = typer.Option(..., "--topic", help="What this series is about, e.g. \"Retrieval\"."),
-    author: Optional[str] = typer.Option(None, "--author", help="Artist and album-artist tags (default: the title)."),
+    author: str | None = typer.Option(None, "--author", help="Artist and album-artist tags (default: the title)."),
 ) -> None:
     """Start a series: scripts/SLUG/ with a commented series.yaml and a cover drawn from its title."""
     from .commands.new import new_series
@@ -392,9 +398,9 @@ def new_episode_command(
 
 @app.command()
 def publish(
-    base_url: Optional[str] = typer.Option(None, "--base-url",
+    base_url: str | None = typer.Option(None, "--base-url",
                                            help="Public root URL of the site (default: each series' base_url)."),
-    to: Optional[Path] = typer.Option(None, "--to", help="Folder to write the site into (default out/site)."),
+    to: Path | None = typer.Option(None, "--to", help="Folder to write the site into (default out/site)."),
     approved_only: bool = typer.Option(False, "--approved-only",
                                        help="Only episodes approved as they sound now (episodes approve, the studio)."),
 ) -> None:
@@ -416,14 +422,15 @@ def publish(
 def check(
     as_json: bool = typer.Option(False, "--json", help="Print the failed checks (and flagged sentences) as JSON."),
     asr: bool = typer.Option(False, "--asr", help="Also transcribe every episode and flag sentences not said."),
-    asr_model: Optional[str] = ASR_MODEL,
-    jobs: Optional[int] = JOBS,
-    executor: Optional[str] = EXECUTOR,
-    ray_address: Optional[str] = RAY_ADDRESS,
+    asr_model: str | None = ASR_MODEL,
+    jobs: int | None = JOBS,
+    executor: str | None = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """Run the quality gates on what is in out/: loudness, peak, duration, clipping, silence, tags, feed;
     with --asr, what the voice said."""
-    from .commands.check import CheckOptions, check as check_project
+    from .commands.check import CheckOptions
+    from .commands.check import check as check_project
 
     options = CheckOptions(asr=asr, asr_model=asr_model, jobs=jobs, executor=_executor(executor, ray_address),
                            ray_address=ray_address)
@@ -464,8 +471,8 @@ def _status_line(event: Any) -> str:
 @app.command()
 def lexicon(
     audit: bool = typer.Option(False, "--audit", help="Speak each entry and check it is recognised (needs .\\[qa])."),
-    voice: Optional[str] = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
-    asr_model: Optional[str] = ASR_MODEL,
+    voice: str | None = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
+    asr_model: str | None = ASR_MODEL,
 ) -> None:
     """The pronunciation lexicon; --audit speaks each entry in a sentence and lists those not recognised."""
     from .commands.audition import audit_lexicon, lexicon_of, voice_named
@@ -505,9 +512,9 @@ def _play(path: Path) -> None:
 def preview(
     target: str = typer.Argument(..., help="One episode: SERIES/NN-slug, slug, number or script path."),
     play: bool = typer.Option(False, "--play", help="Play it when done, if a player is installed."),
-    voice: Optional[str] = VOICE,
-    target_lufs: Optional[float] = TARGET_LUFS,
-    duration: Optional[float] = DURATION,
+    voice: str | None = VOICE,
+    target_lufs: float | None = TARGET_LUFS,
+    duration: float | None = DURATION,
 ) -> None:
     """Build one episode to out/<series>/preview/ (not the release file) and print its figures."""
     from .commands.preview import preview as preview_episode
@@ -521,10 +528,12 @@ def preview(
     low, high = job.production.window_s
     table = Table(show_header=False, box=None)
     rows = (("file", job.out_path), ("duration", f"{result.duration_s:.2f} s (window {low:g}-{high:g} s)"),
-            ("loudness", f"{result.integrated_lufs:.2f} LUFS ({result.integrated_single_channel_lufs:.2f} single-channel)"),
+            ("loudness", f"{result.integrated_lufs:.2f} LUFS "
+                         f"({result.integrated_single_channel_lufs:.2f} single-channel)"),
             ("true peak", f"{result.true_peak_dbtp:.2f} dBTP"), ("LRA", f"{result.lra_lu:.1f} LU"),
             ("words", f"{result.word_count} ({result.words_per_minute:.0f} per minute)"),
-            ("fit", ", ".join(f"{k} {v}" for k, v in result.fit.items() if k in ("rate_factor", "pause_scale", "tempo"))),
+            ("fit", ", ".join(f"{k} {v}" for k, v in result.fit.items()
+                              if k in ("rate_factor", "pause_scale", "tempo"))),
             ("voice", f"{result.voice}"))
     for key, value in rows:
         table.add_row(f"[bold]{key}[/]", escape(str(value)))
@@ -654,13 +663,13 @@ def measure(
 def master(
     source: Path = typer.Argument(..., help="Any audio file ffmpeg reads (WAV, FLAC, MP3, ...)."),
     out: Path = typer.Option(..., "--out", "-o", help="The mastered MP3 to write."),
-    target_lufs: Optional[float] = TARGET_LUFS,
-    ceiling_dbtp: Optional[float] = CEILING,
-    bitrate: Optional[int] = BITRATE,
-    channels: Optional[int] = CHANNELS,
-    series: Optional[str] = typer.Option(None, "--series", help="Tag it with this series' album, artist, genre, "
+    target_lufs: float | None = TARGET_LUFS,
+    ceiling_dbtp: float | None = CEILING,
+    bitrate: int | None = BITRATE,
+    channels: int | None = CHANNELS,
+    series: str | None = typer.Option(None, "--series", help="Tag it with this series' album, artist, genre, "
                                                                 "copyright and cover (a folder under scripts/)."),
-    title: Optional[str] = typer.Option(None, "--title", help="Title tag (default: the file's name), with --series."),
+    title: str | None = typer.Option(None, "--title", help="Title tag (default: the file's name), with --series."),
     cleanup: bool = typer.Option(True, "--cleanup/--no-cleanup",
                                  help="Clean the recording first: hum, clicks, noise, sibilance, levels, long pauses."),
     as_json: bool = typer.Option(False, "--json", help="Print the measured figures as JSON."),
@@ -668,7 +677,8 @@ def master(
     """Master any recording the way episodes are: cleaned (unless --no-cleanup), loudness to the
     target, true-peak limiter, MP3 encode, then the encoded file decoded and measured (and corrected
     until it holds)."""
-    from .commands.master import MasterOptions, master as master_recording
+    from .commands.master import MasterOptions
+    from .commands.master import master as master_recording
 
     options = MasterOptions(_overrides(target_lufs, ceiling_dbtp, None, bitrate, channels), series, title, cleanup)
     with console.status(f"mastering {source.name}") as status:
@@ -694,9 +704,11 @@ def _cleanup_line(report: dict[str, Any]) -> str:
     """What cleaning a recording did, in one line."""
     parts = []
     if report.get("hum_hz"):
-        parts.append(f"{report['hum_hz']:.0f} Hz hum {report['hum_before_dbfs']:.0f} -> {report['hum_after_dbfs']:.0f} dBFS")
+        parts.append(f"{report['hum_hz']:.0f} Hz hum {report['hum_before_dbfs']:.0f} -> "
+                     f"{report['hum_after_dbfs']:.0f} dBFS")
     if report.get("noise_floor_before_dbfs") is not None:
-        parts.append(f"noise floor {report['noise_floor_before_dbfs']:.0f} -> {report['noise_floor_after_dbfs']:.0f} dBFS")
+        parts.append(f"noise floor {report['noise_floor_before_dbfs']:.0f} -> "
+                     f"{report['noise_floor_after_dbfs']:.0f} dBFS")
     if report.get("clicks_repaired"):
         parts.append(f"{report['clicks_repaired']} clicks")
     if report.get("lra_before_lu") is not None:
@@ -726,7 +738,8 @@ def cover(series: str = typer.Argument(..., help="Series folder name under scrip
 @app.command()
 def cache(
     prune: bool = typer.Option(False, "--prune", help="Delete entries no built episode uses."),
-    shared: bool = typer.Option(False, "--shared", help="Allow pruning a cache other projects share ($EPISODES_CACHE)."),
+    shared: bool = typer.Option(False, "--shared",
+                                help="Allow pruning a cache other projects share ($EPISODES_CACHE)."),
     forget_others: bool = typer.Option(False, "--forget-other-projects",
                                        help="With --prune --shared: also delete entries only other projects use."),
 ) -> None:
@@ -759,15 +772,16 @@ def voices() -> None:
 
 @app.command()
 def say(
-    text: Optional[str] = typer.Argument(None, help="A phrase to audition, with the lexicon applied."),
-    script: Optional[Path] = typer.Option(None, "--script", help="Read a whole script as it will be spoken."),
-    voice: Optional[str] = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the audio here (.mp3 or .wav)."),
+    text: str | None = typer.Argument(None, help="A phrase to audition, with the lexicon applied."),
+    script: Path | None = typer.Option(None, "--script", help="Read a whole script as it will be spoken."),
+    voice: str | None = typer.Option(None, "--voice", help="Voice profile (default: the default voice)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the audio here (.mp3 or .wav)."),
     play: bool = typer.Option(False, "--play", help="Play it, if a player is installed."),
 ) -> None:
     """Audition a phrase (or a script with --script): shows what the voice will read (and its
     phonemes), and speaks it with --out or --play."""
-    from .commands.audition import check_output, reading, say as speak, script_reading, voice_named
+    from .commands.audition import check_output, reading, script_reading, voice_named
+    from .commands.audition import say as speak
 
     if (text is None) == (script is None):
         raise PipelineError("give a phrase to say, or --script FILE (one of them)")

@@ -201,7 +201,8 @@ def render_cover(series: Series) -> bytes:
     bars, centre = 56, size * 0.52
     for index in range(bars):
         phase = index / bars
-        height = size * 0.16 * (0.35 + 0.65 * abs(math.sin(7 * phase) * math.sin(3 * phase + 1) + 0.3 * math.sin(19 * phase)))
+        wave = math.sin(7 * phase) * math.sin(3 * phase + 1) + 0.3 * math.sin(19 * phase)
+        height = size * 0.16 * (0.35 + 0.65 * abs(wave))
         left = size * 0.1 + index * (size * 0.8 / bars)
         draw.rounded_rectangle((left, centre - height / 2, left + size * 0.8 / bars * 0.55, centre + height / 2),
                                radius=6, fill=(120 + int(100 * phase), 200 - int(60 * phase), 255))

@@ -4,8 +4,9 @@ studio streams to the page. A command takes an `Emit` and never prints."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Notice:
     message: str
 
 
-Event = Union[Planned, Progress, Finished, Notice]
+Event = Planned | Progress | Finished | Notice
 Emit = Callable[[Event], None]
 
 

@@ -18,8 +18,8 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .errors import ConfigError, LockedError
 
@@ -154,7 +154,7 @@ def file_lock(path: Path, shared: bool, busy_message: str) -> Iterator[object]:
     LockedError with `busy_message` (where "{holder}" stands for the holder's note) when it is taken."""
     ensure_folder(path.parent)
     try:
-        handle = open(path, "a+", encoding="utf-8")
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held, locked, across the caller's block
     except IsADirectoryError:
         raise ConfigError("is a folder, but the lock file goes here; remove it", path) from None
     except PermissionError:
@@ -182,7 +182,8 @@ def _holder_note() -> str:
 def output_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on an output folder for the duration of a build. The lock file names
     the holder, for the message the next build shows."""
-    with file_lock(folder / LOCK_NAME, False, "another build holds this output folder ({holder}); wait for it to finish") \
+    busy = "another build holds this output folder ({holder}); wait for it to finish"
+    with file_lock(folder / LOCK_NAME, False, busy) \
             as handle:
         handle.seek(0)
         handle.truncate()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Any
 
 from .settings import Production, Series
@@ -21,11 +20,10 @@ from .settings import Production, Series
 if TYPE_CHECKING:
     import numpy as np
 
+    from .audio.loudness import LoudnessReport
     from .manifest import EpisodeResult
     from .publish.problems import Problem
     from .script import Episode
-
-    from .audio.loudness import LoudnessReport
 
 SILENCE_SLACK_S = 0.15
 """Allowance over the configured padding and pause maximum (trim margins, frame rounding)."""
@@ -72,7 +70,8 @@ def audio_gates(file: str, audio: np.ndarray, rate: int, report: LoudnessReport,
     low, high = production.window_s
     gates = [
         Gate(file, "loudness", abs(report.integrated_lufs - production.target_lufs) <= production.loudness_tolerance_lu,
-             f"{report.integrated_lufs:.2f} LUFS, target {production.target_lufs:g} ± {production.loudness_tolerance_lu:g}"),
+             f"{report.integrated_lufs:.2f} LUFS, target {production.target_lufs:g} "
+             f"± {production.loudness_tolerance_lu:g}"),
         Gate(file, "true peak", report.true_peak_dbtp <= production.ceiling_dbtp,
              f"{report.true_peak_dbtp:.2f} dBTP, ceiling {production.ceiling_dbtp:g}"),
         Gate(file, "duration", low <= report.duration_s - extra_s <= high,
@@ -127,7 +126,8 @@ def tag_gates(files: list[Path], series: Series, episodes: int) -> list[Gate]:
         expected = {"TALB": series.album, "TPE1": series.author, "TPE2": series.author, "TCON": series.genre,
                     "TCOP": series.copyright or None}
         found = {key: _frame_text(tags, key) for key in SERIES_FRAMES}
-        wrong = [f"{key} {found[key]!r} (series: {expected[key]!r})" for key in SERIES_FRAMES if found[key] != expected[key]]
+        wrong = [f"{key} {found[key]!r} (series: {expected[key]!r})" for key in SERIES_FRAMES
+                 if found[key] != expected[key]]
         gates.append(Gate(path.name, "series tags", not wrong, "; ".join(wrong) or "match the series"))
         if cover is not None:
             pictures = tags.getall("APIC")
@@ -201,6 +201,7 @@ def disclosure_gates(series: Series, episodes: list[Episode], results: dict[str,
         if not is_synthetic(episode) or result is None or not result.has_audio:
             continue
         said = result.disclosure == wanted
-        gates.append(Gate(f"{episode.stem}.mp3", "disclosure", said, "the synthetic voice is disclosed in the audio"
-                          if said else "the audio does not end with the series' disclosure sentence; run episodes build"))
+        detail = "the synthetic voice is disclosed in the audio" if said else \
+            "the audio does not end with the series' disclosure sentence; run episodes build"
+        gates.append(Gate(f"{episode.stem}.mp3", "disclosure", said, detail))
     return gates

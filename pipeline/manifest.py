@@ -113,8 +113,8 @@ class EpisodeResult:
                 continue
             value = data[f.name]
             kinds = _KINDS[f.type.split(" | ")[0].split("[")[0]]
-            if not (value is None and "None" in f.type) and (not isinstance(value, kinds) or isinstance(value, bool)
-                                                             and bool not in kinds):
+            if not (value is None and "None" in f.type) and (not isinstance(value, kinds) or (isinstance(value, bool)
+                                                             and bool not in kinds)):
                 raise TypeError(f"`{f.name}` holds {type(value).__name__}, not {f.type}")
             if f.name == "keys" and not all(isinstance(v, dict) for v in value.values()):
                 raise TypeError("`keys` must map each stage to its components")

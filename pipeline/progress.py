@@ -8,8 +8,16 @@ from __future__ import annotations
 from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from . import events
 
@@ -42,7 +50,8 @@ class EventProgress:
         elif isinstance(event, events.Progress):
             if event.label not in self.active:
                 self.active[event.label] = self.episodes.add_task(event.label, total=None)
-            self.episodes.update(self.active[event.label], description=f"{escape(event.label)}: {escape(event.message)}")
+            description = f"{escape(event.label)}: {escape(event.message)}"
+            self.episodes.update(self.active[event.label], description=description)
         elif isinstance(event, events.Finished):
             self._finished(event)
         elif isinstance(event, events.Notice):

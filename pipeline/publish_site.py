@@ -19,10 +19,10 @@ from .fingerprint import approval_fingerprint
 from .manifest import EpisodeResult
 from .plan import mp3_matches
 from .project import Catalog, Project, load_catalog
+from .publish.site import SiteReport, publish_site
 from .settings import SITE_FOLDER
 from .state import Approval, open_store
 from .urls import check_base_url
-from .publish.site import SiteReport, publish_site
 
 RECORDS_FOLDER = ".sites"
 """In out/: one record per site folder published from this project (what was written there)."""
@@ -47,7 +47,8 @@ def publish_project(project: Project, base_url: str | None, to: Path | None,
     with output_lock(project.out_dir):
         store = open_store(project.out_dir)
         try:
-            series_list = [(entry.series, entry.episodes, store.episodes(entry.series.slug)) for entry in catalog.series]
+            series_list = [(entry.series, entry.episodes, store.episodes(entry.series.slug))
+                           for entry in catalog.series]
             if approved_only:
                 series_list = [(series, episodes, _approved(store.approvals(series.slug), results,
                                                             project.series_out(series)))

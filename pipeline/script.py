@@ -446,7 +446,7 @@ def _sound_field(data: LineDict, path: Path) -> LineDict | str | None:
     value = data.get("sound")
     if value is None:
         return None
-    if value is False or isinstance(value, str) and value.strip().lower() == "off":
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
         return "off"  # YAML reads a bare `off` as false
     if isinstance(value, LineDict):
         return value

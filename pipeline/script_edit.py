@@ -16,9 +16,9 @@ import dataclasses
 import hashlib
 import re
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .errors import ScriptError
 from .script import _LIST_MARK_RE, _QUOTE_RE, Episode, _inline, _Pause, _Say, parse_script
@@ -128,8 +128,8 @@ def _find(text: str, starts: list[int], line: int, next_line: int | None, marked
         content = text[begin: _line_end(text, starts, number)]
         ends += [begin + m.end() for m in _END_RE.finditer(content)]
         ends.append(begin + len(content.rstrip()))
-    for start in sorted(set(c for c in candidates if c >= not_before)):
-        for end in sorted(set(e for e in ends if e > start)):
+    for start in sorted({c for c in candidates if c >= not_before}):
+        for end in sorted({e for e in ends if e > start}):
             if _narration(text, starts, start, end, path) == marked:
                 return start, end
     return None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -144,14 +145,13 @@ def coerce_value(value: Any, kind: type, key: str, path: Path | None, line: int 
             return value
     elif kind in (int, float):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if isinstance(value, float) and not math.isfinite(value) or abs(value) > 1e12:
+            if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > 1e12:
                 raise ConfigError(f"`{key}` must be a finite number of sensible size, got {value!r}", path, line)
             if kind is int and float(value) != int(value):
                 raise ConfigError(f"`{key}` must be a whole number, got {value!r}", path, line)
             return kind(value)
-    elif kind is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
+    elif kind is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
     raise ConfigError(f"`{key}` must be a {kind.__name__}, got {value!r}", path, line)
 
 
@@ -204,7 +204,8 @@ class Production:
             problems.append(f"ceiling_dbtp {self.ceiling_dbtp} is outside -12..-0.5 (leave headroom under full scale)")
         if self.loudness_tolerance_lu <= 0:
             problems.append("loudness_tolerance_lu must be above 0")
-        if not 0 < self.target_duration_s <= MAX_DURATION_S or not 0 <= self.duration_tolerance_s < self.target_duration_s:
+        if not 0 < self.target_duration_s <= MAX_DURATION_S \
+                or not 0 <= self.duration_tolerance_s < self.target_duration_s:
             problems.append(f"target_duration_s must be above 0 (at most {MAX_DURATION_S:g}) "
                             "and above duration_tolerance_s")
         if not 0.5 <= self.min_rate <= 1.0 <= self.max_rate <= 2.0:
@@ -405,7 +406,7 @@ def load_series(folder: Path, require_cover: bool = True) -> Series:
     for key in data:
         if key not in known:
             raise ConfigError(f"unknown series field `{key}`", path, data.line_of(key))
-    for key in _SERIES_TEXT_FIELDS + ("cover",):
+    for key in (*_SERIES_TEXT_FIELDS, "cover"):
         if isinstance(data.get(key), (dict, list)):
             raise ConfigError(f"`{key}` must be text", path, data.line_of(key))
     for key in ("title", "author"):
@@ -485,7 +486,7 @@ def _category(value: str, path: Path, line: int | None) -> str:
 
 def _text(value: Any, key: str, path: Path, line: int | None, limit: int = NAME_LIMIT, required: bool = True) -> str:
     """A one-line text field of at most `limit` characters."""
-    if isinstance(value, (dict, list)) or isinstance(value, bool):
+    if isinstance(value, (dict, list, bool)):
         raise ConfigError(f"`{key}` must be text", path, line)
     text = " ".join(str(value if value is not None else "").split())
     if required and not text:
@@ -614,7 +615,7 @@ def series_folder_problems(scripts_dir: Path) -> list[ConfigError]:
     but no series.yaml: such scripts would otherwise be skipped without a word."""
     problems: list[ConfigError] = []
     try:
-        folders = [scripts_dir] + sorted(p for p in scripts_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        folders = [scripts_dir, *sorted(p for p in scripts_dir.iterdir() if p.is_dir() and not p.name.startswith("."))]
     except OSError as exc:
         return [ConfigError(f"cannot read: {exc.strerror}", scripts_dir)]
     for folder in folders:

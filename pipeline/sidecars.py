@@ -8,7 +8,8 @@ disclosure of a synthetic voice, spoken last, is in the captions and ends the tr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .captions import Cue, split_cue, to_srt, to_transcript, to_webvtt
 from .outputs import SIDECARS, made_by

@@ -65,7 +65,7 @@ def _formulas(pieces: list[Reading]) -> list[tuple[int, int]]:
     marks = [(i, "op" if _operator(p) else "bracket" if _bracket(p) else "operand" if p.kind in ("number", "word")
               else "other") for i, p in enumerate(pieces) if p.kind != "space"]
     runs, run = [], []
-    for index, mark in marks + [(len(pieces), "other")]:
+    for index, mark in [*marks, (len(pieces), "other")]:
         if mark != "other":
             run.append((index, mark))
             continue
@@ -75,7 +75,7 @@ def _formulas(pieces: list[Reading]) -> list[tuple[int, int]]:
             first, last = symbols[0], symbols[-1]
             opening = pieces[run[first][0]]
             before = pieces[run[first - 1][0]] if first > 0 else None
-            if before and (run[first][1] == "op" or before.end == opening.start and not opening.written[0].isspace()):
+            if before and (run[first][1] == "op" or (before.end == opening.start and not opening.written[0].isspace())):
                 first -= 1  # the operand before the first operator, or a function's name: "f(x)"
             if run[last][1] == "op" and last + 1 < len(run):
                 last += 1  # the operand after the last operator

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from pipeline.engines import load_engine, registry
 from pipeline.audio.codec import ffmpeg_path
+from pipeline.engines import load_engine, registry
 
 from . import tone_engine as tone_engine_module
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 
 import pytest
 import srt
@@ -84,7 +85,7 @@ def test_word_start_times_outside_the_cue_are_clamped_and_never_run_backwards():
     starts = [5.0 - index * 0.01 for index in range(40)]
     cues = split_cue(Cue(1.0, 2.0, text), starts)
     assert len(cues) > 1
-    assert all(a.start_s <= a.end_s == b.start_s <= b.end_s for a, b in zip(cues, cues[1:]))
+    assert all(a.start_s <= a.end_s == b.start_s <= b.end_s for a, b in itertools.pairwise(cues))
     assert cues[-1].end_s == 2.0
 
 
@@ -137,7 +138,7 @@ def test_any_narration_is_a_valid_cue_shown_as_written(text):
 
 
 def test_a_speaker_becomes_a_voice_span_on_every_cue():
-    cues = split_cue(Cue(0, 6, LONG)) + [Cue(6, 7, "Short.")]
+    cues = [*split_cue(Cue(0, 6, LONG)), Cue(6, 7, "Short.")]
     parsed = webvtt.from_buffer(io.StringIO(to_webvtt(cues, speaker="Joe  Narrator")))
     assert [c.voice for c in parsed] == ["Joe Narrator"] * 3
     assert [c.text.split("\n") for c in parsed] == [lines for _, _, lines in vtt_cues(cues)]

@@ -40,7 +40,7 @@ needs_qa = pytest.mark.skipif(
 
 
 def only(*steps: str, **parameters) -> CleanupSettings:
-    return dataclasses.replace(CleanupSettings.off(), **{step: True for step in steps}, **parameters)
+    return dataclasses.replace(CleanupSettings.off(), **dict.fromkeys(steps, True), **parameters)
 
 
 def db(value: float) -> float:

@@ -3,9 +3,8 @@ local-path code as a user's model, built end to end; guards and errors with doub
 
 from __future__ import annotations
 
-import shutil
-
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +72,7 @@ def tiny_model(tmp_path_factory) -> tuple[Path, Path]:
 def coqui_project(project: Path, tiny_model) -> Path:
     """The test project with a `tiny` Coqui voice used by every episode (its files inside the
     project, where voice files must be)."""
-    model, config = tiny_model
+    model, _config = tiny_model
     shutil.copytree(model.parent, project / "voices" / "tiny")
     (project / "voices" / "tiny.yaml").write_text("engine: coqui\nmodel: tiny/model.pth\nconfig: tiny/config.json\n"
                                                   "language: en\n")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline.audio.dsp import assemble, cap_pauses, resample, silent_runs, trim_silence
-from pipeline.audio.limiter import LOOKAHEAD_MS, RELEASE_MS, release, level, limit
+from pipeline.audio.limiter import LOOKAHEAD_MS, RELEASE_MS, level, limit, release
 from pipeline.audio.loudness import (
     SHORT_TERM_S,
     SHORT_TERM_STEP_S,

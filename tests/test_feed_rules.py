@@ -7,8 +7,8 @@ import dataclasses
 import functools
 import io
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from lxml import etree

@@ -12,11 +12,11 @@ from mutagen.id3 import ID3
 from typer.testing import CliRunner
 
 from pipeline.audio.codec import ffmpeg_path
-from pipeline.commands.build import build, dry_run
-from pipeline.state import Store
 from pipeline.cli import app
+from pipeline.commands.build import build, dry_run
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
+from pipeline.state import Store
 
 from .conftest import BODY, episode_text
 

@@ -195,7 +195,7 @@ def test_stereo_files_are_decoded_at_the_mix_rate_and_downmixed(tmp_path):
 
 def test_silent_or_too_short_sound_is_an_error_naming_the_file():
     speech, _ = narration()
-    with pytest.raises(AudioError, match="bed.wav: the sound file is silent"):
+    with pytest.raises(AudioError, match=r"bed\.wav: the sound file is silent"):
         mix_programme(speech, RATE, design(bed=True), {"bed": (np.zeros(RATE, np.float32), RATE)})
     with pytest.raises(AudioError, match=r"intro.wav: `intro` lasts 0.10 s"):
         mix_programme(speech, RATE, design(intro=True), {"intro": (INTRO[: RATE // 10], RATE)})

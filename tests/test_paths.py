@@ -111,7 +111,7 @@ def test_model_names_and_the_bundled_voice_are_not_project_paths(voices):
     (voices / "joe.yaml").write_text("engine: piper\nmodel: bundled\n")
     (voices / "vits.yaml").write_text("engine: tone\nmodel: tts_models/en/ljspeech/vits\n")
     assert set(load_voices(voices)) == {"joe", "vits"}
-    model, config = piper.model_files(load_voice(voices / "joe.yaml"))
+    model, _config = piper.model_files(load_voice(voices / "joe.yaml"))
     assert model.is_file() and not model.is_relative_to(voices.parent.resolve())
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.commands.build import build
 from pipeline.cache import SentenceCache
 from pipeline.cli import app
+from pipeline.commands.build import build
 from pipeline.errors import ConfigError, LockedError
 from pipeline.files import output_lock
 from pipeline.plan import BuildOptions
@@ -325,7 +325,7 @@ def test_ctrl_c_stops_cleanly_and_manifest_feed_and_files_agree(project, tone_en
     for path in folder.glob("*.mp3"):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entries[path.name]["file_sha256"]
     feed = (folder / "feed.xml").read_text()
-    for name, entry in entries.items():
+    for entry in entries.values():
         assert f'length="{entry["file_bytes"]}"' in feed  # the feed describes the files as they are
 
 

@@ -9,6 +9,7 @@ examples in all; no example database is written into the project.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,7 @@ from pipeline.spoken import UnreadableNumberError, normalize, readings
 from pipeline.spoken.symbols import is_silent
 from pipeline.text import load_lexicon, plan_utterances, prepare, unreadable_warnings
 
-SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = {"deadline": None, "database": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 # YAML values that have broken parsers before: types, tags, anchors, dates, huge and odd numbers.
 AWKWARD_VALUES = [
@@ -39,7 +40,7 @@ AWKWARD_VALUES = [
     "\u4f60\u597d", "\U0001f600", "'\x00'", "a\u2028b", "/etc/passwd", "../../x", "missing.wav", "off\n  x: 1",
     "\n  target_lufs: -16", "\n  - a\n  - b", "\n  a: [", "\n  ? [a]\n  : b",
 ]
-FIELD_NAMES = list(FRONT_MATTER_FIELDS) + ["colour", "Title", "episode ", "1", "", "null", "<<", "audio", "sound"]
+FIELD_NAMES = [*list(FRONT_MATTER_FIELDS), "colour", "Title", "episode ", "1", "", "null", "<<", "audio", "sound"]
 PRODUCTION_NAMES = [f.name for f in dataclasses.fields(Production)] + ["loudness", "1", ""]
 VOICE_NAMES = [f.name for f in dataclasses.fields(VoiceProfile)] + ["pitch", "threads", ""]
 SERIES_NAMES = ["title", "topic", "author", "album", "description", "genre", "language", "copyright", "cover",
@@ -183,7 +184,7 @@ def test_every_character_is_read_or_silent_and_every_sign_is_said(text):
     except UnreadableNumberError:
         return
     assert "".join(p.written for p in pieces) == text
-    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:]))
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
     for piece in pieces:
         assert any(c.isalpha() for c in piece.spoken) or all(map(is_silent, piece.written)), piece
         signs = sum(piece.start <= m.start() < piece.end for m in SIGN_RE.finditer(text))
@@ -192,9 +193,8 @@ def test_every_character_is_read_or_silent_and_every_sign_is_said(text):
 
 
 _SMALL = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen".split())}
-_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"])}
+_TENS = {w: 10 * i for i, w in enumerate(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2)}
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 
 
@@ -313,7 +313,7 @@ def test_split_cues_fit_two_lines_and_keep_time_and_words(words, start, length, 
     cues = split_cue(cue, starts)
     assert " ".join(c.text for c in cues).split() == words
     assert cues[0].start_s == cue.start_s and cues[-1].end_s == cue.end_s
-    assert all(a.end_s == b.start_s and a.start_s <= a.end_s for a, b in zip(cues, cues[1:]))
+    assert all(a.end_s == b.start_s and a.start_s <= a.end_s for a, b in itertools.pairwise(cues))
     for piece in cues:
         lines = wrap_lines(piece.text)
         assert len(lines) <= 2

@@ -8,8 +8,8 @@ import hashlib
 import io
 import json
 import os
-import uuid
 import shutil
+import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -22,15 +22,15 @@ from mutagen.id3 import ID3, TALB
 from PIL import Image
 from typer.testing import CliRunner
 
+from pipeline.audio.codec import decode, encode_mp3
 from pipeline.audio.dsp import frame_levels_db
+from pipeline.cli import app
 from pipeline.commands.build import build
 from pipeline.commands.check import check
-from pipeline.cli import app
 from pipeline.cover import render_cover
-from pipeline.audio.codec import decode, encode_mp3
+from pipeline.manifest import EpisodeResult
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
-from pipeline.manifest import EpisodeResult
 from pipeline.publish.review import mark_flagged, render_review_page
 from pipeline.publish.rules import validate_feed
 from pipeline.script import load_episodes

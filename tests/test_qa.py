@@ -18,13 +18,30 @@ from pipeline.audio.dsp import assemble, resample, trim_silence
 from pipeline.engines import load_engine
 from pipeline.errors import EngineError
 from pipeline.qa.asr import (
-    Piece, Word, balanced_batches, load_asr, pack_windows, pause_ends, resolve_model, split_long, transcribe,
+    Piece,
+    Word,
+    balanced_batches,
+    load_asr,
+    pack_windows,
+    pause_ends,
+    resolve_model,
+    split_long,
+    transcribe,
 )
 from pipeline.qa.audit import audit_lexicon, word_heard
 from pipeline.qa.check import EpisodeSpeech, better_reading, check_speech
 from pipeline.qa.score import (
-    Sentence, SentenceCheck, align_words, assign_words, check_sentences, error_count, join_split_numbers, longest_wrong_run, normalise,
-    snap_to_onsets, summarise,
+    Sentence,
+    SentenceCheck,
+    align_words,
+    assign_words,
+    check_sentences,
+    error_count,
+    join_split_numbers,
+    longest_wrong_run,
+    normalise,
+    snap_to_onsets,
+    summarise,
 )
 from pipeline.settings import load_voice
 from pipeline.text import Lexicon, LexiconEntry, load_lexicon, prepare
@@ -155,10 +172,10 @@ def test_a_cached_verdict_round_trips_and_moves(lexicon):
 
 
 def test_a_second_reading_clears_a_mishearing_but_not_extra_words():
-    expected = "prompt tuning is even lighter".split()
-    misheard = SentenceCheck(1, expected, "proptuning is even lighter".split(), 0.4, 2, True)
+    expected = ["prompt", "tuning", "is", "even", "lighter"]
+    misheard = SentenceCheck(1, expected, ["proptuning", "is", "even", "lighter"], 0.4, 2, True)
     assert better_reading(misheard, SentenceCheck(1, expected, expected, 0.0, 0, False))
-    repeated = SentenceCheck(1, expected, expected + "even lighter even".split(), 0.6, 3, True)
+    repeated = SentenceCheck(1, expected, [*expected, "even", "lighter", "even"], 0.6, 3, True)
     assert not better_reading(repeated, SentenceCheck(1, expected, expected, 0.0, 0, False))
 
 
@@ -209,7 +226,7 @@ def test_word_starts_snap_to_pause_ends_in_order():
 def test_missing_model_folder_is_a_clear_error(tmp_path):
     with pytest.raises(EngineError, match="does not exist"):
         resolve_model(str(tmp_path / "nowhere"))
-    with pytest.raises(EngineError, match="model.bin"):
+    with pytest.raises(EngineError, match=r"model\.bin"):
         resolve_model(str(tmp_path))
 
 

@@ -9,6 +9,7 @@ extra, a sample of the readings spoken by the bundled voice is heard as written 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import re
 import unicodedata
@@ -264,7 +265,7 @@ def silent(char: str) -> bool:
 def test_every_character_is_read_or_silent(written):
     pieces = readings(written)
     assert "".join(p.written for p in pieces) == written
-    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:]))
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
     for piece in pieces:
         assert any(c.isalpha() for c in piece.spoken) or all(map(silent, piece.written)), piece
 

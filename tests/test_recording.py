@@ -6,6 +6,7 @@ real Piper voice), at varying pace, so every sentence's true start is known.
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -74,7 +75,7 @@ def test_sentence_starts_found_in_a_tone_reading_with_room_tone(seed):
         spans = sentence_spans(audio, rate, SENTENCES, pauses)
         assert len(spans) == len(SENTENCES)
         assert np.abs(np.array([start for start, _ in spans]) - starts).max() < 0.1
-        assert all(start < end <= next_start for (start, end), (next_start, _) in zip(spans, spans[1:]))
+        assert all(start < end <= next_start for (start, end), (next_start, _) in itertools.pairwise(spans))
 
 
 @pytest.mark.parametrize("seed", range(8))

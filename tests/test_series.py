@@ -22,7 +22,7 @@ META_RE = re.compile(r"^(?P<tags>.+?)(?P<date>\d{4}-\d{2}-\d{2})$")
 def page_episodes() -> list[dict]:
     """Episodes from the topic page, top to bottom: a title line, its length, the title again,
     the summary, then the tags run together with the date."""
-    lines = [l.strip() for l in PAGE.read_text(encoding="utf-8").splitlines() if l.strip()]
+    lines = [text.strip() for text in PAGE.read_text(encoding="utf-8").splitlines() if text.strip()]
     found = []
     for index, line in enumerate(lines):
         if re.fullmatch(r"\d:\d\d", line):

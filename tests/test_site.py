@@ -16,16 +16,16 @@ from PIL import Image, ImageChops
 
 from pipeline.commands.build import build
 from pipeline.cover import render_cover
+from pipeline.durations import clock
 from pipeline.errors import ConfigError
 from pipeline.plan import BuildOptions
 from pipeline.project import Project
-from pipeline.durations import clock
-from pipeline.state import open_store
 from pipeline.publish.rules import validate_feed
 from pipeline.publish.site import SeriesInput, SiteReport, publish_site
 from pipeline.publish.site_check import validate_site
 from pipeline.script import load_episodes
 from pipeline.settings import load_series
+from pipeline.state import open_store
 
 from .conftest import REPO, TONE_VOICE
 from .test_publish import CHROMIUM, _require_browser
@@ -94,7 +94,7 @@ def test_publish_writes_pages_episodes_cover_and_a_valid_feed(built, tmp_path):
     assert ImageChops.difference(published_cover, source_cover.convert("RGB")).getbbox() is None  # same pixels
     assert not (built / "out" / "test-series" / "feed.xml").exists()
     # Nothing but the site in the site: no record of what was written, no staging folder.
-    assert [p for p in site.rglob(".*")] == []
+    assert list(site.rglob(".*")) == []
     assert validate_site(site) == []
 
 
@@ -449,7 +449,7 @@ def audit_over_http(site: Path, pages: list[str]) -> dict[str, list[str]]:
                     try:
                         with urllib.request.urlopen(url.split("#")[0], timeout=10) as response:
                             status = response.status
-                    except Exception as exc:  # noqa: BLE001 - an HTTPError or a refused connection, as a line
+                    except Exception as exc:
                         status = getattr(exc, "code", str(exc))
                     if status != 200:
                         problems.append(f"{url}: {status}")
@@ -548,7 +548,7 @@ def test_publish_outside_out_leaves_no_staging_or_record_in_the_site(built, tmp_
     site = tmp_path / "public"
     publish_project(Project(built), SITE_URL, site)
     publish_project(Project(built), SITE_URL, None)  # and the default, out/site/
-    assert [p for p in site.rglob(".*")] == [] and validate_site(site) == []
+    assert list(site.rglob(".*")) == [] and validate_site(site) == []
     assert sorted(published_sites(Project(built))) == sorted([site, built / "out" / "site"])
 
 

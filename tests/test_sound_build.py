@@ -104,7 +104,7 @@ def test_a_recorded_narration_builds_like_the_others(project, tone_engine):
     sentences = ["The first sentence has a handful of ordinary words.", "A second sentence follows it closely.",
                  "A new paragraph starts here after a pause.", "It ends the episode with a few more words to say."]
     pieces = []
-    for index, text in enumerate(sentences):
+    for _index, text in enumerate(sentences):
         pieces += [engine.synthesize(text, 1.0), np.zeros(int(0.5 * engine.sample_rate), dtype=np.float32)]
     recording = np.concatenate(pieces)
     folder = project / "scripts" / "test-series" / "recordings"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.commands.build import build
 from pipeline.cli import app
+from pipeline.commands.build import build
 from pipeline.fingerprint import sentence_key
 from pipeline.plan import BuildOptions
 from pipeline.project import Project

@@ -257,7 +257,7 @@ def test_the_episode_page_gives_each_sentence_its_audio_and_place_in_the_mp3(bui
     audio = client.get(sentences[0]["audio"])
     assert audio.headers["content-type"] == "audio/wav"
     samples = wav_samples(audio.content)
-    cached, rate = Project(built).cache.get(sentences[0]["key"])
+    cached, _rate = Project(built).cache.get(sentences[0]["key"])
     assert len(samples) == len(cached) and np.max(np.abs(samples - cached)) < 1e-4
     mp3 = client.get(data["audio"], headers={"Range": "bytes=100-199"})
     assert mp3.status_code == 206 and len(mp3.content) == 100

@@ -14,8 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -25,9 +25,9 @@ from pipeline.project import Project
 from pipeline.publish_site import publish_project
 from pipeline.state import open_store
 
+from . import test_studio
 from .conftest import REPO, TONE_VOICE
 from .test_site import axe_violations
-from . import test_studio
 from .test_studio import SERIES, _write_project
 
 wobbly = test_studio.wobbly

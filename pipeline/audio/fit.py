@@ -77,10 +77,7 @@ def scaled_pauses(pauses_ms: list[int], scale: float, min_pause_ms: int, max_pau
     out = []
     for pause in pauses_ms:
         value = pause * scale
-        if scale < 1.0:
-            value = max(value, min(pause, min_pause_ms))
-        else:
-            value = min(value, max(pause, max_pause_ms))
+        value = max(value, min(pause, min_pause_ms)) if scale < 1.0 else min(value, max(pause, max_pause_ms))
         out.append(int(round(value)))
     return out
 

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import numpy as np
 

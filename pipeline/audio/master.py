@@ -19,9 +19,9 @@ usually holds; a caller that mastered earlier episodes with the same settings pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -102,7 +102,8 @@ class MasterResult:
 
 def starting_point(settings: MasterSettings) -> tuple[float, float]:
     """(gain target, limiter ceiling) that usually hold in one pass for these settings."""
-    return settings.target_lufs + encoder_shift_db(settings.bitrate_kbps, settings.sample_rate_hz), settings.ceiling_dbtp
+    shift = encoder_shift_db(settings.bitrate_kbps, settings.sample_rate_hz)
+    return settings.target_lufs + shift, settings.ceiling_dbtp
 
 
 def encoder_shift_db(bitrate_kbps: int, sample_rate_hz: int) -> float:
@@ -172,7 +173,8 @@ def master(
 def _warnings(report: LoudnessReport, settings: MasterSettings) -> list[str]:
     warnings = []
     if report.true_peak_dbtp > settings.ceiling_dbtp:
-        warnings.append(f"true peak {report.true_peak_dbtp:.2f} dBTP is over the {settings.ceiling_dbtp:g} dBTP ceiling")
+        warnings.append(f"true peak {report.true_peak_dbtp:.2f} dBTP is over the {settings.ceiling_dbtp:g} dBTP "
+                        "ceiling")
     if abs(report.integrated_lufs - settings.target_lufs) > settings.loudness_tolerance_lu:
         warnings.append(f"loudness {report.integrated_lufs:.2f} LUFS is off the {settings.target_lufs:g} target")
     if settings.sample_rate_hz < 32000 and settings.bitrate_kbps > MPEG2_MAX_BITRATE_KBPS:

@@ -163,7 +163,8 @@ def sentence_spans(
     keep = EDGE_KEEP_MS / 1000.0 / frame_s
     bounds = [0.0] + [(regions[i][0] + regions[i - 1][1]) / 2 for i in starts[1:]] + [len(active)]
     return [
-        (max(regions[first][0] - keep, bounds[index]) * frame_s, min(regions[last][1] + keep, bounds[index + 1]) * frame_s)
+        (max(regions[first][0] - keep, bounds[index]) * frame_s,
+         min(regions[last][1] + keep, bounds[index + 1]) * frame_s)
         for index, (first, last) in enumerate(zip(starts, ends))
     ]
 

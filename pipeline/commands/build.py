@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..driver import retakes
 from ..driver.commits import Driver

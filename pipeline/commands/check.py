@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..disclosure import is_synthetic
 from ..errors import PipelineError
 from ..events import Emit, Progress, ignore
 from ..execute import NODE_RERUNS, default_workers, make_executor
-from ..disclosure import is_synthetic
 from ..gates import Gate, disclosure_gates, feed_gates, problem_gates, tag_gates
 from ..manifest import EpisodeResult
 from ..plan import AUDIO, BuildOptions, EpisodeJob, episode_production
@@ -219,9 +219,9 @@ def _audio_gates(audits: list[_Audit], options: CheckOptions, emit: Emit) -> lis
 
 def _speech(project: Project, model_name: str | None) -> list[tuple[EpisodeJob, list[SentenceCheck]]]:
     """Every built episode that is up to date, transcribed and scored; nothing written."""
-    from .build import dry_run
     from ..qa.asr import load_asr
     from ..speech_check import check_episodes
+    from .build import dry_run
 
     plan = dry_run(project, [], BuildOptions())
     items = [(s.job, s.previous) for s in plan.steps if AUDIO not in s.stages and s.previous is not None

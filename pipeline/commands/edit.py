@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..cache import CorruptEntry
 from ..engines import load_engine, spec_of
 from ..errors import PipelineError, ScriptError
 from ..files import ensure_folder, output_lock, replacing
 from ..project import Project
-from ..script_edit import mark_word as marked_source
 from ..script_edit import ScriptSource, read_source, replace_sentence, version_of
+from ..script_edit import mark_word as marked_source
 from ..state import open_store
 from .workspace import MAX_TAKES, EpisodeContext, Take, open_episode
 

@@ -119,8 +119,9 @@ def fitted_duration_s(job: EpisodeJob, speech_s: float) -> float:
         attempts.append((choice.rate, speech_s / choice.rate))
 
 
-def estimate(project: Project, targets: list[str], options: BuildOptions = BuildOptions()) -> Estimates:
+def estimate(project: Project, targets: list[str], options: BuildOptions | None = None) -> Estimates:
     """Estimates for the targeted episodes (all if none), with the pace each voice was measured at."""
+    options = options or BuildOptions()
     plan = dry_run(project, [], options)
     pace = voice_pace(plan)
     chosen = dry_run(project, targets, options) if targets else plan

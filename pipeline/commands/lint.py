@@ -21,7 +21,8 @@ class Finding:
     stumble: Stumble
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.stumble.token!r} is read {self.stumble.reading!r}: {self.stumble.reason}"
+        stumble = self.stumble
+        return f"{self.path}:{self.line}: {stumble.token!r} is read {stumble.reading!r}: {stumble.reason}"
 
 
 @dataclass

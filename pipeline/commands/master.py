@@ -61,7 +61,8 @@ def master(project: Project, source: Path, out: Path, options: MasterOptions = M
         cleaned.update(report.to_dict())
         return audio
 
-    result = master_file(source, MasterSettings.of(production), progress=lambda message: emit(Progress(source.name, message)),
+    result = master_file(source, MasterSettings.of(production),
+                         progress=lambda message: emit(Progress(source.name, message)),
                          prepare=clean_up if options.cleanup else None)
     with replacing(out) as temporary:
         temporary.write_bytes(result.mp3)

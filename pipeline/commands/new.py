@@ -137,8 +137,8 @@ def new_episode(project: Project, series_slug: str, title: str) -> Created:
 
 def _pace_words_per_minute(project: Project, voice_name: str, voice_pace) -> tuple[float, str]:
     """The voice's pace in words per minute, and where it comes from, in words."""
-    from .build import dry_run
     from ..plan import BuildOptions
+    from .build import dry_run
 
     plan = dry_run(project, [], BuildOptions())
     paces = voice_pace(plan)

@@ -25,7 +25,7 @@ def preview(project: Project, target: str, options: BuildOptions,
             emit: Emit = ignore) -> tuple[EpisodeJob, EpisodeResult]:
     """Build one episode into its series' preview folder; returns its job and its result."""
     catalog = load_catalog(project)
-    entry, episode = one_episode(catalog, target)
+    _entry, episode = one_episode(catalog, target)
     selection = select(catalog, [str(episode.path)])
     ensure_folder(project.out_dir)
     with output_lock(project.out_dir):

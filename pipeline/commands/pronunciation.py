@@ -162,7 +162,7 @@ def _with_entry_text(text: str, word: str, say: str, match_case: bool, path: Pat
     yaml.preserve_quotes = True
     data = yaml.load(text) if text.strip() else None
     value: object = say
-    if not match_case or isinstance(data, dict) and isinstance(data.get(word), dict):
+    if not match_case or (isinstance(data, dict) and isinstance(data.get(word), dict)):
         value = CommentedMap([("say", say), ("match_case", match_case)])
         value.fa.set_flow_style()
     if data is None:  # empty, or comments only: keep every line and add the entry after them

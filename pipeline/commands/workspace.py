@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..driver.audio import start_factor, start_takes
 from ..engines import spec_of
 from ..errors import PipelineError, ScriptError
-from ..driver.audio import start_factor, start_takes
 from ..fingerprint import Memo, sentence_key
 from ..manifest import EpisodeResult
 from ..outputs import AUDIO

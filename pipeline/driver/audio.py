@@ -14,10 +14,12 @@ driver's memory does not grow with the number of episodes in a build.
 
 from __future__ import annotations
 
+import functools
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..audio import fit
 from ..cache import CorruptEntry, SentenceCache
@@ -165,7 +167,7 @@ class AudioStage:
                                takes=start_takes(step))
             self.active.append(episode)
             start = self._recorded if step.job.episode.audio is not None else self._request_round
-            self._guarded([episode], lambda: start(episode))
+            self._guarded([episode], functools.partial(start, episode))
 
     def _retire(self, episode: _Episode) -> None:
         """An episode is done: release the clips no episode in flight needs (the loop starts the next)."""
@@ -247,7 +249,8 @@ class AudioStage:
         from ..engines import spec_of
 
         voice = task.task.voice
-        samples, rate = self.cache.put(task.key, spoken.samples, spoken.sample_rate, spec_of(voice.engine).sample_format)
+        native = spec_of(voice.engine).sample_format
+        samples, rate = self.cache.put(task.key, spoken.samples, spoken.sample_rate, native)
         for episode in self.waiters.pop(task.key, []):
             if episode.done:
                 continue
@@ -263,8 +266,9 @@ class AudioStage:
 
     def _sentences_in(self, episode: _Episode) -> None:
         """Every sentence of this round is in: fit, then either another round or the finish task."""
-        from ..audio.dsp import assemble, resample
         import numpy as np
+
+        from ..audio.dsp import assemble, resample
 
         job = episode.job
         production = job.production
@@ -420,7 +424,7 @@ class AudioStage:
         """Run the driver's part of these episodes' work; whatever fails, fails them alone."""
         try:
             action()
-        except Exception as exc:  # noqa: BLE001 - one episode's failure of any kind is its own
+        except Exception as exc:
             for episode in episodes:
                 self.tracebacks[episode.job.label] = "".join(traceback.format_exception(exc))
                 self._fail(episode, describe(exc, episode.job.episode.path))
@@ -440,10 +444,10 @@ class AudioStage:
         if task.kind == "speak":
             episodes = self.waiters.pop(task.key or "", [])
             for episode in episodes:
-                line = next((u.line for u in episode.job.utterances if u.spoken and episode.key_of(u.spoken) == task.key),
-                            None)
-                where = f"{episode.job.episode.path}:{line}: " if line and str(episode.job.episode.path) not in message \
-                    else ""
+                script = episode.job.episode.path
+                line = next((u.line for u in episode.job.utterances
+                             if u.spoken and episode.key_of(u.spoken) == task.key), None)
+                where = f"{script}:{line}: " if line and str(script) not in message else ""
                 self._fail(episode, f"{where}{message}")
         elif task.episode is not None:
             self._fail(task.episode, message if str(task.episode.job.episode.path) in message

@@ -13,8 +13,9 @@ import datetime as dt
 import hashlib
 import statistics
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import describe
 from ..events import Emit, Finished, Progress
@@ -136,7 +137,7 @@ class Driver:
                     changes["sentences"] = [{**s, "line": line} for s, line in zip(entry.sentences, lines)]
                 status = "retagged" if TAGS in step.stages else "captioned"
                 self.record(step, dataclasses.replace(entry, status=status, error=None, **changes))
-        except Exception as exc:  # noqa: BLE001 - one episode's failure of any kind is its own
+        except Exception as exc:
             self._failed(step, exc)
 
     # the audio stage's ends
@@ -196,7 +197,7 @@ class Driver:
                     **self._file_identity(job.out_path, tagged),
                 )
                 return self.record(episode.step, result)
-        except Exception as exc:  # noqa: BLE001 - one episode's failure of any kind is its own
+        except Exception as exc:
             return self._failed(episode.step, exc)
 
     def fail(self, episode: _Episode, message: str) -> EpisodeResult:

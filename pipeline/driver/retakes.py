@@ -9,7 +9,8 @@ recognised words, and DNSMOS scores become a gate against the series' median.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..events import Progress
 from ..execute import Executor
@@ -17,7 +18,6 @@ from ..files import deferred_signals
 from ..gates import quality_gates
 from ..manifest import EpisodeResult
 from ..plan import EpisodeJob, Step
-
 from .commits import Driver, Listener
 
 if TYPE_CHECKING:

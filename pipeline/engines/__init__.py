@@ -19,9 +19,10 @@ import hashlib
 import importlib
 import importlib.util
 import os
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import EngineError
 from .specs import ENTRY_POINT_GROUP, EngineSpec, engine_installed, registry, spec_of

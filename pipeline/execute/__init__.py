@@ -21,8 +21,19 @@ import os
 from pathlib import Path
 
 from ..errors import PipelineError
-from .base import (MIN_TIMEOUT_S, NODE_RERUNS, TASK_TIMEOUT_S, TIMEOUT_FACTOR, Executor, HungTimer, Outcome,
-                   attempt, hung_after_s, limit_threads, task_kind)
+from .base import (
+    MIN_TIMEOUT_S,
+    NODE_RERUNS,
+    TASK_TIMEOUT_S,
+    TIMEOUT_FACTOR,
+    Executor,
+    HungTimer,
+    Outcome,
+    attempt,
+    hung_after_s,
+    limit_threads,
+    task_kind,
+)
 
 __all__ = ["MIN_TIMEOUT_S", "NODE_RERUNS", "TASK_TIMEOUT_S", "TIMEOUT_FACTOR", "Executor", "HungTimer", "Outcome",
            "attempt", "available_memory_gb", "default_workers", "hung_after_s", "limit_threads", "make_executor",

@@ -117,7 +117,7 @@ def attempt(task_id: int, task: Any) -> Outcome:
 
     try:
         return Outcome(task_id, value=run(task))
-    except Exception as exc:  # noqa: BLE001 - one task's failure is reported, not raised
+    except Exception as exc:
         detail = "".join(traceback.format_exception(exc))
         if isinstance(exc, PipelineError):
             return Outcome(task_id, error=exc, detail=detail)

@@ -329,7 +329,7 @@ class RayExecutor:
 
     def _free_nodes(self) -> list[Node]:
         """Live nodes with a CPU this executor does not use, the least used first."""
-        busy = {node_id: 0 for node_id in self._nodes}
+        busy = dict.fromkeys(self._nodes, 0)
         for run in self._running.values():
             busy[run.node_id] = busy.get(run.node_id, 0) + 1
         free = [node for node in self._nodes.values() if busy[node.node_id] < node.cpus]
@@ -440,7 +440,7 @@ class RayExecutor:
         used = {run.node_id for run in self._running.values()} | {a.node_id for a in self._actors} | suspects
         dead = {}
         for node_id, node in list(self._nodes.items()):
-            if node_id not in alive or node_id in used and knock(node) is False:
+            if node_id not in alive or (node_id in used and knock(node) is False):
                 dead[node_id] = self._nodes.pop(node_id)
         self._gone.update(dead)
         for node_id, node in alive.items():

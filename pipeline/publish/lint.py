@@ -11,8 +11,8 @@ episode script and the line, and says how to fix it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 from ..disclosure import is_synthetic, with_disclosure
 from ..script import Episode

@@ -118,7 +118,8 @@ TAGS: dict[str, Tag] = {tag.name: tag for tag in (
     Tag("transcript", ("item",), True, "empty",
         (Attribute("url", "url", True), Attribute("type", "transcript type", True), Attribute("language", "language"),
          Attribute("rel", "captions"))),
-    Tag("chapters", ("item",), False, "empty", (Attribute("url", "url", True), Attribute("type", "chapters type", True))),
+    Tag("chapters", ("item",), False, "empty",
+        (Attribute("url", "url", True), Attribute("type", "chapters type", True))),
     Tag("txt", ("channel", "item"), True, "free text", (Attribute("purpose", "name"),)),
     Tag("trailer", ("channel",), True, "name",
         (Attribute("url", "url", True), Attribute("pubdate", "date", True), Attribute("length", "integer"),
@@ -145,7 +146,8 @@ def check_podcast_elements(parent: Any, parent_name: str) -> list[str]:
             problems.append(f"{shown} is not a Podcasting 2.0 tag this check knows ({', '.join(sorted(TAGS))})")
             continue
         if parent_name not in tag.parents:
-            problems.append(f"{shown} may not stand in <{parent_name}> (only in {', '.join(f'<{p}>' for p in tag.parents)})")
+            places = ", ".join(f"<{p}>" for p in tag.parents)
+            problems.append(f"{shown} may not stand in <{parent_name}> (only in {places})")
             continue
         problem = VALUE_CHECKS[tag.value](element.text or "")
         if problem:

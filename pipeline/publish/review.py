@@ -7,9 +7,10 @@ with the words recognition heard.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..disclosure import is_synthetic, with_disclosure
 from ..durations import clock
@@ -53,7 +54,7 @@ def mark_flagged(captions: list[dict[str, Any]], flagged: list[dict[str, Any]]) 
                 owner.update({i: (flag, i == start) for i in range(start, end)})
                 break
     return [TranscriptLine(float(c.get("start_s", 0.0)), str(c.get("text", "")),
-                           *(owner[i] if i in owner else (None, False))) for i, c in enumerate(captions)]
+                           *(owner.get(i, (None, False)))) for i, c in enumerate(captions)]
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ podcast.xsd, as data in podcast_namespace.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lxml import etree
@@ -25,8 +26,8 @@ from PIL import Image
 from ..cover import artwork_colour_problem, open_image
 from ..errors import ConfigError
 from ..urls import url_problem
-from .categories import APPLE_CATEGORIES, is_apple_category
 from .catalog import content_version
+from .categories import APPLE_CATEGORIES, is_apple_category
 from .feed import ITUNES_NS, PODCAST_NS
 from .podcast_namespace import EMAIL_RE, check_podcast_elements
 from .problems import ERROR, Problem
@@ -205,7 +206,8 @@ def _item_numbers(item: Any, files: Path | None) -> Failures:
         if item.find(f"{{{ITUNES_NS}}}{name}") is not None and not re.fullmatch(r"0*[1-9][0-9]*", value):
             failures.append({"problem": f"<itunes:{name}> {value!r} is not a whole number of at least 1"})
     duration = item.find(f"{{{ITUNES_NS}}}duration")
-    if duration is not None and not re.fullmatch(r"[0-9]+|([0-9]+:)?[0-5]?[0-9]:[0-5][0-9]", (duration.text or "").strip()):
+    clock = r"[0-9]+|([0-9]+:)?[0-5]?[0-9]:[0-5][0-9]"
+    if duration is not None and not re.fullmatch(clock, (duration.text or "").strip()):
         failures.append({"problem": f"<itunes:duration> {duration.text!r} is not whole seconds (or h:mm:ss)"})
     return failures
 
@@ -226,7 +228,9 @@ def _enclosure_file(item: Any, files: Path | None) -> Failures:
     if path is None:
         return [{"problem": f"enclosure {PurePosixPath(urlsplit(url).path).name or url} is not in {files}"}]
     length, size = (enclosure.get("length") or "").strip(), path.stat().st_size
-    return [] if length == str(size) else [{"problem": f"enclosure length {length} differs from the file's {size} bytes"}]
+    if length == str(size):
+        return []
+    return [{"problem": f"enclosure length {length} differs from the file's {size} bytes"}]
 
 
 def _enclosure_version(item: Any, files: Path | None) -> Failures:
@@ -286,7 +290,8 @@ def _artwork_colour(artwork: Artwork, files: Path | None) -> Failures:
 
 
 REBUILD = "write the feed with `episodes build --base-url URL` or `episodes publish`, not by hand"
-REPUBLISH = "run `episodes build` (for out/) or `episodes publish` (for the site) again, so the feed and the files agree"
+REPUBLISH = ("run `episodes build` (for out/) or `episodes publish` (for the site) again, so the feed and the files "
+             "agree")
 COVER = "set `cover:` in series.yaml to a square 1400-3000 px RGB JPEG or PNG, or run `episodes cover {series}`"
 
 RULES: tuple[Rule, ...] = (

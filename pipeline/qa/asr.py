@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import logging
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -124,7 +126,7 @@ def resolve_model(model: str | None) -> Path:
         if not (path / "model.bin").is_file():
             raise EngineError("no model.bin in this folder; it is not a CTranslate2 Whisper model", path)
         return path
-    if model.startswith((".", "/", "~")) or os.sep != "/" and os.sep in model:
+    if model.startswith((".", "/", "~")) or (os.sep != "/" and os.sep in model):
         raise EngineError(f"ASR model folder {model} does not exist")
     _require("faster_whisper")
     from faster_whisper.utils import download_model
@@ -245,7 +247,8 @@ def _decode_batch(model: AsrModel, windows: list[list[Piece]], audio: list[np.nd
     encoded = whisper.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel)))
     window_s = WINDOW_FRAMES / 100
     results = whisper.model.generate(
-        encoded, [prompt] * len(windows), beam_size=beam_size, max_length=min(448, len(prompt) + int(MAX_TOKENS_PER_S * window_s)),
+        encoded, [prompt] * len(windows), beam_size=beam_size,
+        max_length=min(448, len(prompt) + int(MAX_TOKENS_PER_S * window_s)),
         suppress_blank=True, suppress_tokens=[-1],
     )
     tokens = [[t for t in r.sequences_ids[0] if t < model.tokenizer.eot] for r in results]
@@ -286,7 +289,7 @@ def balanced_batches(windows: list[list[Piece]], workers: int) -> list[list[list
     give or take one, so no worker is left alone with the last batch."""
     count = workers * -(-len(windows) // (workers * BATCH_WINDOWS))
     bounds = np.linspace(0, len(windows), count + 1).round().astype(int) if windows else [0]
-    return [windows[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    return [windows[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def pause_ends(audio: np.ndarray, rate: int, min_pause_s: float = MIN_PAUSE_S) -> np.ndarray:

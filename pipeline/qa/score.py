@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
+
 from ..errors import PipelineError
 from ..text import Lexicon, prepare
 from .asr import Word
@@ -242,7 +243,8 @@ def join_split_numbers(words: Sequence[Word]) -> list[Word]:
     for word in words:
         if joined and _split_number(joined[-1].text, word.text):
             last = joined.pop()
-            word = Word(last.start_s, word.end_s, last.text + word.text.strip(), min(last.probability, word.probability))
+            word = Word(last.start_s, word.end_s, last.text + word.text.strip(),
+                        min(last.probability, word.probability))
         joined.append(word)
     return joined
 

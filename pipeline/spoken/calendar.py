@@ -96,7 +96,7 @@ def clock(hours: str, minutes: str | None, marker: str | None) -> str | None:
     `marker` is "AM" or "PM" (already spoken form) or None; `minutes` None for "7pm".
     """
     hour = int(hours)
-    if marker and not 1 <= hour <= 12 or hour > 24 or len(hours) > 2:
+    if (marker and not 1 <= hour <= 12) or hour > 24 or len(hours) > 2:
         return None
     suffix = f" {marker}" if marker else ""
     if minutes is None:

@@ -330,10 +330,10 @@ def _parse_chain(text: str, pos: int) -> tuple[list[_Side], list[str], int]:
     pos = match.end()
     while True:
         op = _OP_RE.match(text, pos)
-        if op is None or op.lastgroup == "dot" and sides[-1]["frac"] is None:
+        if op is None or (op.lastgroup == "dot" and sides[-1]["frac"] is None):
             break
         side = _SIDE_RE.match(text, op.end())
-        if side is None or (side.group("sign") or side.group("csign")) and op.lastgroup != "range":
+        if side is None or ((side.group("sign") or side.group("csign")) and op.lastgroup != "range"):
             break
         sides.append(side.groupdict())
         ops.append(op.lastgroup or "")
@@ -416,7 +416,7 @@ def _read_identified(ident: str, joint: bool, sides: list[_Side], ops: list[str]
     version = _read_version(sides, ops, context, ident)
     if version is not None:
         return f"{name} {version}"
-    pairs = ident.lower() in _YEAR_PREFIXES or len(ident) >= 2 and ident.isupper()
+    pairs = ident.lower() in _YEAR_PREFIXES or (len(ident) >= 2 and ident.isupper())
     parts = []
     for index, side in enumerate(sides):
         if index:
@@ -435,8 +435,8 @@ def _read_plain(sides: list[_Side], ops: list[str], context: _Context) -> str:
         digits = side["int"] or ""
         possessive = bool(side["pl"]) and side["pl"][0] in "'’"
         as_year = _bare(dict(side, pl=None)) and (
-            context.after_acronym and len(digits) == 4
-            or _is_year(digits) and (possessive or not context.count_follows))
+            (context.after_acronym and len(digits) == 4)
+            or (_is_year(digits) and (possessive or not context.count_follows)))
         if side["ampm"] and _digits_only(dict(side, ampm=None, frac=None)):  # "7pm", "8.30am" (British)
             marker = calendar.meridiem(side["ampm"])
             return calendar.clock(digits, side["frac"], marker) or _join(*_read_side(side, context))
@@ -531,7 +531,7 @@ def _gap(text: str, start: int, end: int) -> Iterator[Reading]:
         char = text[i]
         j = i + 1
         if starts_word(char):
-            while j < end and (is_letter(text[j]) or text[j] in "_'’.-" and j + 1 < end and is_letter(text[j + 1])):
+            while j < end and (is_letter(text[j]) or (text[j] in "_'’.-" and j + 1 < end and is_letter(text[j + 1]))):
                 j += 1
             yield Reading(i, j, text[i:j], text[i:j], "word")
         elif char.isspace():
@@ -558,7 +558,7 @@ def readings(text: str) -> list[Reading]:
         for kind, pattern in _PATTERNS.items():
             start_at = max(pos, dates_from) if kind == "date" else pos
             match = ahead.get(kind, pattern)  # the pattern itself: not searched yet
-            if match is pattern or match is not None and match.start() < start_at:
+            if match is pattern or (match is not None and match.start() < start_at):
                 ahead[kind] = pattern.search(text, start_at)
         found = [(m.start(), order, kind, m) for order, (kind, m) in enumerate(ahead.items()) if m is not None]
         if not found:

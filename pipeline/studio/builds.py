@@ -89,7 +89,7 @@ class BuildRunner:
                     "errors": [str(e) for e in report.errors] + [r.error or "" for r in report.results
                                                                  if r.status == "error"],
                     "gates": [f"{g.file}: {g.name}: {g.detail}" for g in report.failed_gates]}
-        except Exception as exc:  # noqa: BLE001 - any failure is the page's to show, as one line
+        except Exception as exc:
             done = {"event": "done", "failed": True, "errors": [describe(exc)]}
         finally:
             self._add(done, last=True)

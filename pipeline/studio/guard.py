@@ -15,8 +15,9 @@ pages to their own scripts and out of other sites' frames, and out of caches.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -71,7 +71,7 @@ def warm_up(project: Project) -> None:
 
         try:
             load_engine(voice_named(project, None))
-        except Exception:  # noqa: BLE001 - a voice that cannot load is said when it is first needed
+        except Exception:
             pass
         for name in WARM_MODULES:
             importlib.import_module(name)

@@ -21,9 +21,10 @@ Pure functions over numpy arrays: no file I/O, no logging.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class CleanupSettings:
     @classmethod
     def off(cls) -> CleanupSettings:
         """Every step off: the recording passes through untouched."""
-        return cls(**{step: False for step in STEPS})
+        return cls(**dict.fromkeys(STEPS, False))
 
     @property
     def enabled(self) -> bool:
@@ -105,7 +106,7 @@ def parse_cleanup(raw: object, path: Path, line: int | None, base: CleanupSettin
     base = base or CleanupSettings()
     switch = _switch(raw)
     if switch is not None:
-        return dataclasses.replace(base, **{step: switch for step in STEPS})
+        return dataclasses.replace(base, **dict.fromkeys(STEPS, switch))
     if not isinstance(raw, Mapping):
         raise ConfigError(f"`cleanup` must be on, off or a mapping of steps ({', '.join(STEPS)}) to on or off, "
                           f"got {raw!r}", path, line)
