@@ -155,6 +155,12 @@ def main() -> None:
               + ("" if args.quick else f" = {cold / alone:.2f}x Piper alone (target <= 1.25x)"))
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         print(f"peak memory of the largest process the build started: {usage.ru_maxrss / 1024:.0f} MB")
+        cache = Project(project).cache
+        stored = cache.stats()
+        as_float = sum(len(cache.get(key)[0]) * 4 for key in cache.stored_keys())
+        print(f"sentence cache: {stored.entries} entries, {stored.bytes / 1e6:.1f} MB = "
+              f"{stored.bytes / 16 / 1e6:.2f} MB per episode (target <= 2 MB); as float32 it would be "
+              f"{as_float / 1e6:.1f} MB ({stored.bytes / as_float:.2f}x)")
 
         startup = python_startup()
         noops = [cli(project, "build")[0] for _ in range(5)]

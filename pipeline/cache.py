@@ -124,7 +124,7 @@ class SentenceCache:
     def _entries(self) -> Iterator[Path]:
         return self.folder.glob("??/*.pcm")
 
-    def keys(self) -> set[str]:
+    def stored_keys(self) -> set[str]:
         return {p.stem for p in self._entries()}
 
     def stats(self) -> CacheStats:

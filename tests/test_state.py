@@ -94,7 +94,7 @@ def previous_release(project: Path) -> None:
     for name in (STORE_NAME, STORE_NAME + "-wal", STORE_NAME + "-shm"):
         (out / name).unlink(missing_ok=True)
     cache = SentenceCache(out / ".cache")
-    for key in cache.keys():  # noqa: SIM118 - a SentenceCache, not a dict
+    for key in cache.stored_keys():
         samples, rate = cache.get(key)
         cache.path(key).write_bytes(epc1(samples, rate))
 

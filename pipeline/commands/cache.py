@@ -46,7 +46,7 @@ def _others(project: Project) -> tuple[set[str], int]:
 
 def cache_summary(project: Project) -> CacheSummary:
     cache = project.cache.check()
-    keys = cache.keys()
+    keys = cache.stored_keys()
     mine = _mine(project)
     others, count = _others(project)
     return CacheSummary(str(cache.folder), cache.stats(), len(keys & mine), len((keys & others) - mine), count)
