@@ -27,24 +27,16 @@ from pipeline.state import open_store
 
 from . import test_studio
 from .conftest import REPO, TONE_VOICE
+from .test_publish import CHROMIUM, _require_browser
 from .test_site import axe_violations
 from .test_studio import SERIES, _write_project
 
 wobbly = test_studio.wobbly
 """The wobble voice's project (a fixture of test_studio's, shared)."""
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
 SCREENSHOT = REPO / "docs" / "studio.png"
-
-
-def _require_browser():
-    if os.environ.get("EPISODES_REQUIRE_BROWSER") == "1":
-        assert CHROMIUM, "Chromium is required (apt-get install chromium)"
-    elif not CHROMIUM:
-        pytest.skip("no Chromium here (apt-get install chromium)")
-    return pytest.importorskip("playwright.sync_api")
 
 
 @contextlib.contextmanager
