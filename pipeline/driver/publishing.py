@@ -47,9 +47,6 @@ def publish_series(project: Project, catalog: Catalog, series_list: list[Series]
                    store: Store) -> tuple[list[Gate], list[PipelineError]]:
     """Export, page, feed and series gates of each series; returns the series gates and what could
     not be published (one series' problem spares the others)."""
-    from ..publish.feed import write_feed
-    from ..publish.review import write_review_page
-
     gates: list[Gate] = []
     problems: list[PipelineError] = []
     entries_by_slug = {e.series.slug: e for e in catalog.series}
@@ -62,6 +59,9 @@ def publish_series(project: Project, catalog: Catalog, series_list: list[Series]
         if known == _key(series, folder, url, store):
             gates.extend(Gate(**g) for g in found)
             continue
+        from ..publish.feed import write_feed  # only when something is published: a no-op build stays fast
+        from ..publish.review import write_review_page
+
         entry = entries_by_slug[series.slug]
         results = store.episodes(series.slug)
         try:
