@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, PipelineError
+from .errors import ConfigError, EngineError, PipelineError
 from .paths import file_problem, inside_project
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -709,14 +709,12 @@ def load_voice(path: Path) -> VoiceProfile:
     for key in ("engine", "model"):
         if not str(values.get(key) or "").strip():
             raise ConfigError(f"missing required field `{key}`", path, data.line_of(key, 1))
-    from .engines.specs import registry
+    from .engines.specs import spec_of
 
-    if values["engine"] not in registry():
-        raise ConfigError(
-            f"unknown engine `{values['engine']}` (known: {', '.join(sorted(registry()))})",
-            path,
-            data.line_of("engine"),
-        )
+    try:
+        spec_of(values["engine"])
+    except EngineError as exc:
+        raise ConfigError(str(exc), path, data.line_of("engine")) from None
     for key, (low, high) in _VOICE_LIMITS.items():
         if values.get(key) is not None and not low <= values[key] <= high:
             raise ConfigError(f"`{key}` must be between {low:g} and {high:g}", path, data.line_of(key))

@@ -51,6 +51,15 @@ def test_a_recorded_result_reads_back_and_replaces_the_previous_one(tmp_path):
     assert again.revision("s") == 3 and again.revision("other") == 0
 
 
+def test_the_cache_keys_in_use_are_those_of_the_current_results_of_every_series(tmp_path):
+    store = Store(tmp_path / STORE_NAME)
+    store.record("s", result(cache_keys=["old", "shared"]))
+    store.record("s", result(cache_keys=["new", "shared"]))  # replaces the first: "old" is no longer used
+    store.record("t", result("01-x.mp3", cache_keys=["other"]))
+    assert store.cache_keys() == {"new", "shared", "other"}
+    assert Store(tmp_path / "empty.sqlite").cache_keys() == set()
+
+
 def test_a_write_that_fails_midway_leaves_nothing_of_it(tmp_path):
     store = Store(tmp_path / STORE_NAME)
     store.record("s", result(duration_s=90.0, file_bytes=10))

@@ -117,7 +117,7 @@ def build(project: Project, targets: list[str], options: BuildOptions, emit: Emi
             report.tracebacks = driver.tracebacks
             with ignoring_signals() if report.interrupted else contextlib.nullcontext():
                 _finish(project, catalog, plan, options, store, driver, report, selection.whole_series)
-                cache.register(project.root, project_keys(store))
+                cache.register(project.root, store.cache_keys())
                 memo.save({s.job.plan_key for s in plan.steps} if selection.whole_series else None)
         finally:
             store.close()
@@ -141,12 +141,6 @@ def _finish(project, catalog, plan: BuildPlan, options: BuildOptions, store: Sto
     report.errors += problems
     if report.orphans_removed:
         delete_orphan_files(plan)
-
-
-def project_keys(store: Store) -> set[str]:
-    """Cache entries this project's built episodes were assembled from (every series)."""
-    return {key for slug in store.series_slugs() for entry in store.episodes(slug).values()
-            for key in entry.cache_keys}
 
 
 def dry_run(project: Project, targets: list[str], options: BuildOptions) -> BuildPlan:

@@ -14,7 +14,6 @@ from ..errors import PipelineError
 from ..files import output_lock
 from ..project import Project
 from ..state import open_store
-from .build import project_keys
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class CacheSummary:
 def _mine(project: Project) -> set[str]:
     store = open_store(project.out_dir, write=False)
     try:
-        return project_keys(store)
+        return store.cache_keys()
     finally:
         store.close()
 

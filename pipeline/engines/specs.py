@@ -49,17 +49,22 @@ BUILTIN = {
 
 @functools.lru_cache(maxsize=1)
 def registry() -> dict[str, EngineSpec]:
-    """Built-in engines plus those installed packages declare as entry points."""
-    engines = dict(BUILTIN)
+    """Built-in engines plus those installed packages declare as entry points (a plugin cannot
+    take a built-in engine's name: a voice that says `piper` always means this project's Piper)."""
+    engines = {}
     for point in entry_points(group=ENTRY_POINT_GROUP):
         spec = point.load()
         if not isinstance(spec, EngineSpec):
             raise EngineError(f"entry point {point.value} of group {ENTRY_POINT_GROUP} is not an EngineSpec")
         engines[spec.name] = spec
-    return engines
+    return engines | BUILTIN
 
 
 def spec_of(name: str) -> EngineSpec:
+    """The named engine's spec; a built-in one is known without scanning the installed packages
+    (25 ms, a tenth of a no-op build)."""
+    if name in BUILTIN:
+        return BUILTIN[name]
     try:
         return registry()[name]
     except KeyError:

@@ -143,6 +143,12 @@ class Store:
         rows = self._rows("SELECT result FROM episodes WHERE series = ? ORDER BY number, file", (series,))
         return {entry.file: entry for entry in (EpisodeResult.from_dict(json.loads(row[0])) for row in rows)}
 
+    def cache_keys(self) -> set[str]:
+        """Every sentence-cache key that any recorded episode was assembled from (read in SQL,
+        without decoding the results)."""
+        return {row[0] for row in self._rows(
+            "SELECT DISTINCT key.value FROM episodes, json_each(episodes.result, '$.cache_keys') AS key")}
+
     def series_slugs(self) -> list[str]:
         return [row[0] for row in self._rows("SELECT DISTINCT series FROM episodes ORDER BY series")]
 
