@@ -280,8 +280,9 @@ def _dry_run(options: BuildOptions, targets: list[str]) -> int:
 
     plan = dry_run(state.project, targets, options)
     estimates = _estimates()
-    table = Table(Column("episode", no_wrap=True), Column("would", no_wrap=True), Column("words", justify="right"),
-                  Column("est.", justify="right"), Column("why", no_wrap=True, overflow="fold"), box=None,
+    table = Table(Column("episode", no_wrap=True), Column("would", no_wrap=True),
+                  Column("words", justify="right", no_wrap=True), Column("est.", justify="right", no_wrap=True),
+                  Column("why", overflow="fold"), box=None,
                   padding=(0, 1), collapse_padding=True, pad_edge=False, header_style="bold")
     for step in plan.steps:
         action = {(): "[dim]skip[/]", ("tags",): "[cyan]re-tag[/]", ("sidecars",): "[cyan]re-caption[/]",

@@ -149,6 +149,16 @@ def test_dry_run_names_the_stage_and_the_input(project, tone_engine):
     assert "3 of 3 episodes would change." in result.output
 
 
+def test_dry_run_keeps_words_and_estimates_whole_in_a_narrow_terminal(project, tone_engine):
+    run(project)
+    edit(project, "summary: Summary of alpha.", "summary: A summary long enough to make the reason wrap.")
+    result = CliRunner().invoke(app, ["--project", str(project), "build", "--dry-run"], env={"COLUMNS": "64"})
+    assert result.exit_code == 0
+    rows = [line for line in result.output.splitlines() if line.startswith("test-series/")]
+    assert len(rows) == 3 and all(re.search(r" \d+ ~\d+:\d\d ", row) for row in rows), result.output
+    assert all(len(line) <= 64 for line in result.output.splitlines())
+
+
 def test_a_second_build_is_refused_while_one_runs(project, tone_engine):
     with output_lock(project / "out"):
         with pytest.raises(LockedError, match=r"another build holds this output folder \(pid \d+, user .+\)"):
