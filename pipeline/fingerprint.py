@@ -36,7 +36,7 @@ from .outputs import AUDIO
 if TYPE_CHECKING:
     from .state import Store
 
-TAGS_FORMAT = "2"
+TAGS_FORMAT = "3"
 """Bump when the tag table (pipeline/tags.py) writes different frames for the same values."""
 SIDECARS_FORMAT = "3"
 """Bump when captions or transcripts are laid out differently for the same sentences."""

@@ -101,7 +101,10 @@ class EpisodeResult:
     """When the audio was made (UTC, ISO 8601)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields by name, for JSON. Every field already holds plain values, lists and dicts,
+        so nothing is copied (`dataclasses.asdict` deep-copied every sentence: a fifth of a
+        re-tag's time)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EpisodeResult:
