@@ -61,6 +61,7 @@ def test_mp3_format_and_tags(project, tone_engine):
     tags = ID3(folder / "02-beta.mp3")
     assert tags.version[:2] == (2, 3)
     assert str(tags["TIT2"]) == "Episode 2 — beta"
+    assert tags["TIT2"].encoding == 1 and tags["TALB"].encoding == 0  # UTF-16 only where Latin-1 cannot say it
     assert str(tags["TRCK"]) == "2/3"
     assert str(tags["TALB"]) == "Test Series: Testing"
     assert str(tags["TPE1"]) == str(tags["TPE2"]) == "Test Author"
