@@ -169,12 +169,14 @@ def published_cover(series: Series) -> Cover | None:
 
 @functools.lru_cache(maxsize=4)
 def _as_rgb(cover: Cover) -> Cover:
-    """A PNG cover in RGB (computed once per cover and process: encoding takes half a second)."""
+    """A PNG cover in RGB (computed once per cover and process). zlib's default level, not PNG
+    `optimize`: 0.1 s instead of 0.5 s for a 1400 px cover, on every build that publishes, for a
+    file a quarter larger (105 KB against 85 KB for the shipped cover)."""
     image = Image.open(io.BytesIO(cover.data))
     if artwork_colour_problem(image) is None:
         return cover
     rgb = _flattened(image)
-    return Cover(_encoded(rgb, "PNG", optimize=True), "image/png", *rgb.size)
+    return Cover(_encoded(rgb, "PNG"), "image/png", *rgb.size)
 
 
 def _fit_font(draw: ImageDraw.ImageDraw, text: str, width: int, largest: int) -> ImageFont.FreeTypeFont:
