@@ -42,8 +42,6 @@ console = Console()
 errors = Console(stderr=True)
 PLAYERS = (["ffplay", "-nodisp", "-autoexit", "-loglevel", "error"], ["mpv", "--no-video"], ["afplay"],
            ["cvlc", "--play-and-exit"])
-ON_TARGET = 0.025
-"""How near its target an estimate counts as on target (the fit's band: it changes nothing there)."""
 WIDE_LIST = 110
 """Terminal columns from which `episodes list` shows titles (narrower: names and figures only)."""
 EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
@@ -327,11 +325,7 @@ def estimate_command(
                   Column("built", justify="right"), Column("target", justify="right"), Column("change", no_wrap=True),
                   box=None, padding=(0, 1), collapse_padding=True, pad_edge=False, header_style="bold")
     for row in report.rows:
-        change = row.words_to_target
-        advice = "on target" if abs(row.target_s - row.predicted_s) <= row.target_s * ON_TARGET \
-            else f"{'add' if change > 0 else 'cut'} {abs(change)} words"
-        if not row.in_window:
-            advice = f"[yellow]{advice}[/]"
+        advice = row.advice if row.in_window else f"[yellow]{row.advice}[/]"
         table.add_row(escape(row.label), str(row.words), clock(row.predicted_s), "~" + clock(row.fitted_s),
                       clock(row.target_s), advice)
     console.print(table)
@@ -550,7 +544,6 @@ def list_command() -> None:
     from .commands.listing import list_episodes
 
     listing = list_episodes(state.project)
-    estimates = _estimates()
     wide = console.width >= WIDE_LIST
     longest = max((len(row.label) for row in listing.rows), default=7)
     columns = [Column("episode", no_wrap=True, min_width=longest)]
@@ -564,7 +557,7 @@ def list_command() -> None:
         status = {"missing": "[red]missing[/]", "built": "[green]built[/]", "stale": "[yellow]stale[/]"}[row.status]
         if row.approved:
             status = "[green]approved[/]"
-        estimate = estimates.get(row.label)
+        estimate = row.estimate
         figures = ("~" + clock(estimate.fitted_s) if estimate else "-", "-", "-", "-")
         entry = row.result
         if entry is not None and row.status == "built":

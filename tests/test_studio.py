@@ -24,7 +24,9 @@ from typer.testing import CliRunner
 from pipeline.cli import app as cli
 from pipeline.commands.approval import approve
 from pipeline.commands.build import build, dry_run
+from pipeline.commands.estimate import estimate
 from pipeline.commands.listing import list_episodes
+from pipeline.durations import clock
 from pipeline.engines import EngineSpec, registry
 from pipeline.errors import PipelineError
 from pipeline.files import output_lock
@@ -241,6 +243,12 @@ def test_the_index_lists_every_episode_with_its_status_and_figures(built):
     assert rows[f"{SERIES}/01-alpha"]["integrated_lufs"] == stored["01-alpha.mp3"].integrated_lufs
     assert rows[f"{SERIES}/03-gamma"]["status"] == "stale"
     assert rows[f"{SERIES}/03-gamma"]["reason"] == "changed: spoken text"
+    estimates = {row.label: row for row in estimate(Project(built), []).rows}
+    for label, row in rows.items():  # the same words and length as `episodes estimate` and `list`
+        assert row["estimate"]["words"] == estimates[label].words
+        assert row["estimate"]["fitted_s"] == estimates[label].fitted_s
+    assert rows[f"{SERIES}/01-alpha"]["time"] == clock(stored["01-alpha.mp3"].duration_s)
+    assert rows[f"{SERIES}/03-gamma"]["time"] == "~" + clock(estimates[f"{SERIES}/03-gamma"].fitted_s)
     html = studio(built).get("/").text
     assert "03-gamma" in html and "stale: changed: spoken text" in html
 
@@ -300,6 +308,8 @@ def test_an_edit_rewrites_exactly_that_sentence_and_its_new_audio_plays_at_once(
     assert len(audio) > len(previous)  # the tone voice speaks each letter: "rather" is heard
     again = page(client, f"{SERIES}/01-alpha")
     assert again["status"] == "stale" and again["version"] == report["version"]
+    assert again["estimate"]["words"] == data["estimate"]["words"] + 1  # "rather"
+    assert again["estimate"]["text"].startswith(f"As written: {again['estimate']['words']} words, about ")
     assert again["sentences"][1]["key"] == spoken["key"] and again["sentences"][1]["start_s"] is None
     events = run_build(client, [f"{SERIES}/01-alpha"])
     kinds = [e["event"] for e in events]

@@ -109,6 +109,7 @@ def test_hear_edit_rehear_rebuild_approve_and_publish_in_the_browser(tmp_path):
         page.wait_for_selector("#sentence-1")
         assert axe_violations(page) == []
         first_audio = sentence(page, 1).get_attribute("data-audio")
+        words_before = int(re.search(r"As written: (\d+) words", page.locator("#estimate").inner_text())[1])
         sentence(page, 1).get_by_role("button", name="Play", exact=True).click()
         playing(page, "#sentence-player")
         assert page.evaluate("document.getElementById('sentence-player').currentSrc").endswith(first_audio)
@@ -123,6 +124,8 @@ def test_hear_edit_rehear_rebuild_approve_and_publish_in_the_browser(tmp_path):
         assert sentence(page, 1).locator(".text").inner_text() == "A second sentence follows it very closely."
         assert script.read_bytes() == before.replace(b"follows it closely.", b"follows it very closely.")
         assert "stale" in page.locator("#episode-status").inner_text()
+        page.wait_for_function(f"() => document.getElementById('estimate').textContent"
+                               f".startsWith('As written: {words_before + 1} words')")  # "very"
 
         log = rebuild(page)
         assert log[0] == "1 of 1 episodes need work" and any("mastering" in line for line in log)

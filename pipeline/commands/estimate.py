@@ -20,6 +20,8 @@ from .build import dry_run
 
 DEFAULT_WORDS_PER_MINUTE = 170.0
 """A voice's pace when nothing it spoke has been measured and its profile does not say."""
+ON_TARGET = 0.025
+"""How near its target an estimate counts as on target (the fit's band: it changes nothing there)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,14 @@ class Estimate:
     def words_to_target(self) -> int:
         """Words to add (positive) or cut (negative) for the planned duration to meet the target."""
         return round((self.target_s - self.predicted_s) / self.seconds_per_word)
+
+    @property
+    def advice(self) -> str:
+        """"on target", or how many words to add or cut (what `estimate` and the studio say)."""
+        if abs(self.target_s - self.predicted_s) <= self.target_s * ON_TARGET:
+            return "on target"
+        change = self.words_to_target
+        return f"{'add' if change > 0 else 'cut'} {abs(change)} words"
 
     @property
     def in_window(self) -> bool:
@@ -117,6 +127,17 @@ def fitted_duration_s(job: EpisodeJob, speech_s: float) -> float:
         if not choice.resynthesize:
             return choice.duration_s
         attempts.append((choice.rate, speech_s / choice.rate))
+
+
+def project_pace(project: Project) -> dict[str, tuple[float, int]]:
+    """Each voice's pace (by identity) measured on this project's built episodes, with how many."""
+    return voice_pace(dry_run(project, [], BuildOptions()))
+
+
+def estimates_of(plan: BuildPlan) -> dict[str, Estimate]:
+    """Every planned episode's estimate by label, each voice's pace measured on the plan's built episodes."""
+    pace = voice_pace(plan)
+    return {step.job.label: estimate_job(step.job, pace) for step in plan.steps}
 
 
 def estimate(project: Project, targets: list[str], options: BuildOptions | None = None) -> Estimates:

@@ -11,6 +11,7 @@ from ..project import Project
 from ..state import open_store
 from .approval import holds
 from .build import dry_run
+from .estimate import Estimate, estimates_of
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class EpisodeRow:
     """Its last result with audio, for the figures."""
     approved: bool = False
     """Built, up to date, and approved by the producer as it sounds now (`episodes approve`, the studio)."""
+    estimate: Estimate | None = None
+    """Its words and length as written now (`episodes estimate`)."""
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Listing:
 def list_episodes(project: Project) -> Listing:
     plan = dry_run(project, [], BuildOptions())
     listing = Listing(warnings=plan.warnings, errors=plan.errors)
+    estimates = estimates_of(plan)
     store = open_store(project.out_dir, write=False)
     try:
         approvals = {slug: store.approvals(slug) for slug in {s.job.series.slug for s in plan.steps}}
@@ -53,5 +57,6 @@ def list_episodes(project: Project) -> Listing:
             status = "stale"
         figures = entry if entry is not None and entry.has_audio else None
         approved = status == "built" and holds(approvals[job.series.slug].get(job.file), entry)
-        listing.rows.append(EpisodeRow(job.label, job.episode.title, status, step.reason, figures, approved))
+        listing.rows.append(EpisodeRow(job.label, job.episode.title, status, step.reason, figures, approved,
+                                       estimates[job.label]))
     return listing

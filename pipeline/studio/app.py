@@ -37,11 +37,15 @@ from starlette.templating import Jinja2Templates
 
 from ..commands import approval, edit, pronunciation
 from ..commands.audition import lexicon_of
+from ..commands.estimate import Estimate, estimate_job, project_pace
 from ..commands.listing import list_episodes
 from ..commands.workspace import episode_view, open_episode
 from ..durations import clock
 from ..errors import LockedError, PipelineError
+from ..manifest import EpisodeResult
+from ..plan import EpisodeJob
 from ..project import Project, load_catalog, one_episode
+from ..state import STORE_NAME
 from .builds import BuildRunner, lock_holder
 from .guard import Guard
 
@@ -54,6 +58,32 @@ def create_app(project: Project, token: str, hosts: frozenset[str], cookie: str)
     """The studio for one project, behind its guard."""
     studio = StudioRoutes(project)
     return Starlette(routes=studio.routes(), middleware=[Middleware(Guard, token=token, hosts=hosts, cookie=cookie)])
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _estimate_data(estimate: Estimate | None) -> dict[str, Any] | None:
+    """What the pages show of an estimate: words, the length the fit will make, and the words to
+    add or cut to land on the target."""
+    if estimate is None:
+        return None
+    return {"words": estimate.words, "fitted_s": estimate.fitted_s, "target_s": estimate.target_s,
+            "advice": estimate.advice, "in_window": estimate.in_window, "measured": estimate.measured,
+            "text": f"As written: {estimate.words} words, about {clock(estimate.fitted_s)} built "
+                    f"(target {clock(estimate.target_s)}): {estimate.advice}."}
+
+
+def _time(status: str, result: EpisodeResult | None, estimate: Estimate | None) -> str:
+    """The index's time column, as `episodes list` shows it: the MP3's length when it is built as
+    the script stands, else the estimate, marked ~."""
+    if status == "built" and result is not None and result.duration_s is not None:
+        return clock(result.duration_s)
+    return "~" + clock(estimate.fitted_s) if estimate is not None else "-"
 
 
 def _json(value: Any) -> Any:
@@ -69,6 +99,15 @@ class StudioRoutes:
                                          undefined=jinja2.StrictUndefined)
         environment.filters["clock"] = lambda seconds: clock(seconds) if seconds is not None else "-"
         self.templates = Jinja2Templates(env=environment)
+        self._pace: tuple[tuple[int, ...], dict[str, tuple[float, int]]] | None = None
+
+    def _estimate(self, job: EpisodeJob) -> dict[str, Any] | None:
+        """An episode's words and length as written now, as `episodes estimate` gives them. Each
+        voice's pace is measured again only when the store has changed (a build recorded something)."""
+        stamp = tuple(_mtime_ns(self.project.out_dir / name) for name in (STORE_NAME, STORE_NAME + "-wal"))
+        if self._pace is None or self._pace[0] != stamp:
+            self._pace = (stamp, project_pace(self.project))
+        return _estimate_data(estimate_job(job, self._pace[1]))
 
     def routes(self) -> list[Route]:
         episode = "/episode/{series}/{stem}"
@@ -122,7 +161,9 @@ class StudioRoutes:
                 "integrated_lufs": result.integrated_lufs if result else None,
                 "true_peak_dbtp": result.true_peak_dbtp if result else None,
                 "word_error": result.word_error if result else None,
-                "mos": (result.mos or {}).get("overall") if result else None})
+                "mos": (result.mos or {}).get("overall") if result else None,
+                "estimate": _estimate_data(row.estimate),
+                "time": _time(row.status, result, row.estimate)})
         data = {"series": [{"slug": slug, "episodes": rows} for slug, rows in series.items()],
                 "warnings": listing.warnings, "errors": [str(e) for e in listing.errors], **self._common()}
         return self._page(request, "index.html", data)
@@ -130,10 +171,12 @@ class StudioRoutes:
     def episode(self, request: Request) -> Response:
         label = self._label(request)
         try:
-            view = episode_view(open_episode(self.project, label))
+            context = open_episode(self.project, label)
+            view = episode_view(context)
         except PipelineError as exc:
             return self._page(request, "problem.html", {"label": label, "error": str(exc), **self._common()}, 400)
         data = _json(view)
+        data["estimate"] = self._estimate(context.job)
         series, stem = label.split("/")
         data["audio"] = (f"/audio/episode/{series}/{stem}.mp3?v={view.mp3_version}" if view.mp3_version else None)
         for sentence in data["sentences"]:

@@ -139,6 +139,7 @@
     markStale("changed: spoken text");
     say("saved: " + sentence.written + (sentence.synthesized ? " (spoken now)" : " (from the cache)"));
     if (item.dataset.audio) play(item.dataset.audio);
+    refreshEstimate().catch(() => {});
   }
 
   function showConflict(item, data, body, action, form) {
@@ -363,6 +364,20 @@
     }
     const approve = document.querySelector("button[data-action=approve]");
     if (approve) approve.disabled = !data.approvable;
+    showEstimate(data.estimate);
+  }
+
+  function showEstimate(estimate) {
+    const line = document.getElementById("estimate");
+    if (!line || !estimate) return;
+    line.textContent = estimate.text;
+    line.classList.toggle("warning", !estimate.in_window);
+  }
+
+  async function refreshEstimate() {
+    // An edit changes the words: the page's estimate follows (the rest waits for a rebuild).
+    const response = await fetch("/episode/" + label + ".json", {credentials: "same-origin"});
+    if (response.ok) showEstimate((await response.json()).estimate);
   }
 
   async function refreshIndex() {
@@ -374,6 +389,8 @@
         line.className = row.status + (row.approved ? " approved" : "");
         line.children[2].textContent = row.status + (row.status === "stale" ? ": " + row.reason : "");
         line.children[3].textContent = row.approved ? "approved" : "";
+        line.children[4].textContent = row.estimate ? row.estimate.words : "-";
+        line.children[5].textContent = row.time;
       }
     }
   }
