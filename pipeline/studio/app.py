@@ -74,7 +74,7 @@ def _estimate_data(estimate: Estimate | None) -> dict[str, Any] | None:
         return None
     return {"words": estimate.words, "fitted_s": estimate.fitted_s, "target_s": estimate.target_s,
             "advice": estimate.advice, "in_window": estimate.in_window, "measured": estimate.measured,
-            "text": f"As written: {estimate.words} words, about {clock(estimate.fitted_s)} built "
+            "text": f"As written: {estimate.words} words, about {clock(estimate.fitted_s)} once built "
                     f"(target {clock(estimate.target_s)}): {estimate.advice}."}
 
 
